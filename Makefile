@@ -1,0 +1,43 @@
+# The front door: `make run` serves the demo site, `make test` runs everything CI runs.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) manage.py
+HOST ?= 127.0.0.1:8000
+
+.PHONY: run test setup setup-test demo lint format test-sqlite test-postgres migrations clean
+
+run: setup demo ## Set up, load the demo and serve http://127.0.0.1:8000 (SQLite, tasks in-process)
+	$(MANAGE) runserver $(HOST)
+
+test: setup-test lint test-sqlite test-postgres ## Set up, lint, and run the suite on SQLite and on PostgreSQL
+
+setup:
+	@scripts/setup run
+
+setup-test:
+	@scripts/setup test
+
+demo: ## Migrate, load the demo trainings and create the demo accounts (idempotent)
+	$(MANAGE) migrate --noinput
+	$(MANAGE) seed_demo
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format:
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test-sqlite: ## The whole suite on SQLite, with Redis, a Celery worker and Chromium
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-postgres: ## The database-backed suite again on a throwaway PostgreSQL server
+	$(PY) -m ceu.testing.postgres -- $(VENV)/bin/pytest -m "not browser" $(PYTEST_ARGS)
+
+migrations:
+	$(MANAGE) makemigrations
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

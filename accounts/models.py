@@ -1,0 +1,144 @@
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .jurisdictions import Jurisdiction
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra_fields) -> "User":
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra_fields) -> "User":
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra_fields) -> "User":
+        extra_fields["is_staff"] = True
+        extra_fields["is_superuser"] = True
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in with an e-mail address: a learner, or staff in the admin."""
+
+    email = models.EmailField(_("e-mail address"), max_length=254, unique=True)
+    full_name = models.CharField(
+        _("name as printed on certificates"),
+        max_length=150,
+        help_text=_("Exactly as your licensing board knows you, with any accents."),
+    )
+    is_staff = models.BooleanField(
+        _("staff"), default=False, help_text=_("May sign in to the admin.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("joined"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = UserManager()
+
+    EMAIL_FIELD = "email"
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class Profession(models.TextChoices):
+    PSYCHOLOGIST = "psychologist", _("Psychologist")
+    PROFESSIONAL_COUNSELOR = "professional_counselor", _("Professional counselor")
+    CLINICAL_SOCIAL_WORKER = "clinical_social_worker", _("Clinical social worker")
+    MARRIAGE_FAMILY_THERAPIST = "marriage_family_therapist", _("Marriage and family therapist")
+    ADDICTION_COUNSELOR = "addiction_counselor", _("Addiction counselor")
+    OTHER = "other", _("Other")
+
+
+class Licence(models.Model):
+    """A professional licence a learner holds: what credit must count for, and what a
+    certificate prints."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="licences")
+    profession = models.CharField(_("profession"), max_length=40, choices=Profession.choices)
+    jurisdiction = models.CharField(_("jurisdiction"), max_length=5, choices=Jurisdiction.choices)
+    jurisdiction_other = models.CharField(
+        _("other jurisdiction"),
+        max_length=100,
+        blank=True,
+        help_text=_("The board's state, province or country, when it is not a US jurisdiction."),
+    )
+    number = models.CharField(
+        _("licence number"),
+        max_length=40,
+        help_text=_("As your board issued it, letters and dashes included."),
+    )
+    renewal_date = models.DateField(_("renewal date"), null=True, blank=True)
+    hours_required = models.DecimalField(
+        _("CE hours required per renewal cycle"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(500)],
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("licence")
+        verbose_name_plural = _("licences")
+        ordering = ["profession", "jurisdiction", "number", "pk"]
+        constraints = [
+            # One licence is one licence however its number is capitalised when typed again.
+            models.UniqueConstraint(
+                "user",
+                "profession",
+                "jurisdiction",
+                Lower("jurisdiction_other"),
+                Lower("number"),
+                name="accounts_licence_unique_per_user",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(jurisdiction=Jurisdiction.OTHER) & ~models.Q(jurisdiction_other="")
+                )
+                | (~models.Q(jurisdiction=Jurisdiction.OTHER) & models.Q(jurisdiction_other="")),
+                name="accounts_licence_other_jurisdiction_named",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(number=""), name="accounts_licence_number_present"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_profession_display()}, {self.jurisdiction_name} #{self.number}"
+
+    @property
+    def jurisdiction_name(self) -> str:
+        if self.jurisdiction == Jurisdiction.OTHER:
+            return self.jurisdiction_other
+        return self.get_jurisdiction_display()

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class CEUConfig(AppConfig):
+    default = True
+    name = "ceu"
+    verbose_name = "CE Trainings"
+
+
+class CEUAdminConfig(admin_apps.AdminConfig):
+    """The admin, on a site that asks staff for two-factor authentication."""
+
+    default = False
+    default_site = "ceu.admin.CEUAdminSite"

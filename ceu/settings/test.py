@@ -1,0 +1,31 @@
+"""The test suite: fast hashing, mail in memory, tasks in-process unless a test starts a worker."""
+
+from .base import *
+from .base import env
+
+DEBUG = False
+SECRET_KEY = "test-only-secret-key-not-for-any-deployment-5b1f0c2e9d"  # noqa: S105
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+# The suite runs on SQLite by default; the PostgreSQL pass sets DATABASE_URL to a throwaway server.
+DATABASES = {"default": env.db("DATABASE_URL", default="sqlite://:memory:")}
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Tasks run in-process in the suite; the test that starts a real worker gives it (and itself)
+# a Redis broker through these variables.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="memory://")
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default="") or None
+CELERY_TASK_ALWAYS_EAGER = True
+
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+
+CEU_REQUIRE_STAFF_MFA = True
+CEU_DEMO = False
+LOGGING = {"version": 1, "disable_existing_loggers": False}

@@ -1,0 +1,163 @@
+"""Pytest fixtures for the suite's real services: Redis with a Celery worker, and Chromium.
+
+A missing binary skips the tests that need it with one line saying what to install; under
+CI=true it fails them instead, so CI never passes by skipping."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .services import ServiceUnavailable, chromium_executable, in_ci, redis_server
+
+# Playwright's synchronous API runs an event loop in the test's thread; Django's ORM calls made
+# by the same test (live_server fixtures) are safe there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def _unavailable(missing: ServiceUnavailable) -> None:
+    if in_ci():
+        pytest.fail(f"CI=true and {missing}", pytrace=False)
+    pytest.skip(str(missing))
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    # Rate limits count in the cache: each test starts with none spent.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+# --- Redis and a real Celery worker -------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    try:
+        server = redis_server()
+        url = server.__enter__()
+    except ServiceUnavailable as missing:
+        _unavailable(missing)
+    try:
+        yield url
+    finally:
+        server.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(redis_url: str, tmp_path_factory) -> Iterator[str]:
+    """A Celery worker in its own process on the test Redis; yields the worker's name."""
+    from ceu.celery import app
+
+    broker, results = f"{redis_url}/0", f"{redis_url}/1"
+    name = f"ceu-test-{os.getpid()}@localhost"
+    workdir = tmp_path_factory.mktemp("worker")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "ceu.settings.test",
+        "CELERY_BROKER_URL": broker,
+        "CELERY_RESULT_BACKEND": results,
+        # The PostgreSQL pass shares its server; on SQLite the worker gets a file of its own.
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{workdir}/worker.sqlite3",
+    }
+    log = open(workdir / "worker.log", "wb")  # noqa: SIM115 - closed after the worker stops
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "ceu",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            name,
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    saved = {key: app.conf[key] for key in ("broker_url", "result_backend", "task_always_eager")}
+    app.conf.update(broker_url=broker, result_backend=results, task_always_eager=False)
+    _forget_connections(app)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(name in reply for reply in app.control.ping(timeout=0.5)):
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"the Celery worker did not start:\n{(workdir / 'worker.log').read_text()}"
+                )
+        yield name
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        log.close()
+        app.conf.update(saved)
+        _forget_connections(app)
+
+
+def _forget_connections(app) -> None:
+    """Drop the connections and result backend Celery cached for the previous broker."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
+    if hasattr(app._local, "backend"):
+        del app._local.backend
+
+
+# --- Chromium through Playwright ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    try:
+        executable = chromium_executable()
+    except ServiceUnavailable as missing:
+        _unavailable(missing)
+    # The distribution's Chromium, not a downloaded build; the flags keep it from reaching out
+    # to the network at start-up, which a closed machine answers with a flood of errors.
+    return {
+        **browser_type_launch_args,
+        "executable_path": executable,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Mark by what a test uses, so `-m "not browser"` can never miss a browser test.
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "page" in fixtures:
+            item.add_marker(pytest.mark.browser)
+        if "celery_worker" in fixtures or "redis_url" in fixtures:
+            item.add_marker(pytest.mark.redis)

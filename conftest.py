@@ -1,0 +1,24 @@
+import pytest
+
+from accounts.tests.factories import LicenceFactory, UserFactory
+
+
+@pytest.fixture
+def learner(db):
+    return UserFactory(full_name="Dana Whitfield")
+
+
+@pytest.fixture
+def other_learner(db):
+    return UserFactory(full_name="Sam Okafor")
+
+
+@pytest.fixture
+def licence(learner):
+    return LicenceFactory(user=learner, number="LPC-00417")
+
+
+@pytest.fixture
+def learner_client(client, learner):
+    client.force_login(learner)
+    return client

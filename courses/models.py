@@ -1,0 +1,1 @@
+# The CE domain (catalog, learning, assessment, credentials) grows here; see DESIGN.md.
