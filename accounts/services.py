@@ -1,5 +1,6 @@
 """Every change to a learner's account and licences goes through here."""
 
+import copy
 from datetime import date
 from decimal import Decimal
 
@@ -74,10 +75,12 @@ def update_licence(*, licence: Licence, **changes) -> Licence:
     unknown = set(changes) - allowed
     if unknown:
         raise TypeError(f"Unknown licence fields: {', '.join(sorted(unknown))}")
+    # Changes go onto a copy, so a refused change leaves the caller's licence as it was.
+    changed = copy.copy(licence)
     for field, value in changes.items():
-        setattr(licence, field, value.strip() if field == "number" else value)
-    _refuse_duplicate(user=licence.user, licence=licence)
-    return _save(licence=licence)
+        setattr(changed, field, value.strip() if field == "number" else value)
+    _refuse_duplicate(user=licence.user, licence=changed)
+    return _save(licence=changed)
 
 
 def remove_licence(*, licence: Licence) -> None:
