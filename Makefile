@@ -19,7 +19,7 @@ setup-test:
 	@scripts/setup test
 
 demo: ## Migrate, load the demo trainings and create the demo accounts (idempotent)
-	$(MANAGE) migrate --noinput
+	$(MANAGE) migrate --noinput -v 0
 	$(MANAGE) seed_demo
 
 lint:

@@ -1,6 +1,12 @@
 import pytest
 
 from accounts.tests.factories import LicenceFactory, UserFactory
+from ceu.testing.plugin import chromium_launch_args
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return chromium_launch_args(browser_type_launch_args)
 
 
 @pytest.fixture

@@ -21,6 +21,13 @@ from .services import ServiceUnavailable, chromium_executable, in_ci, redis_serv
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+def pytest_report_header(config) -> str:
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    return f"database: {database['ENGINE'].rsplit('.', 1)[-1]} {database['NAME']}"
+
+
 def _unavailable(missing: ServiceUnavailable) -> None:
     if in_ci():
         pytest.fail(f"CI=true and {missing}", pytrace=False)
@@ -130,16 +137,18 @@ def _forget_connections(app) -> None:
 # --- Chromium through Playwright ----------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+def chromium_launch_args(defaults: dict) -> dict:
+    """Launch options for the distribution's Chromium; pytest-playwright would look for a build
+    of its own, which cannot be downloaded here. Used by the root conftest's override of
+    `browser_type_launch_args` (a plugin's fixture cannot override another plugin's)."""
     try:
         executable = chromium_executable()
     except ServiceUnavailable as missing:
         _unavailable(missing)
-    # The distribution's Chromium, not a downloaded build; the flags keep it from reaching out
-    # to the network at start-up, which a closed machine answers with a flood of errors.
+    # The flags keep Chromium from reaching out to the network at start-up, which a closed
+    # machine answers with a flood of errors.
     return {
-        **browser_type_launch_args,
+        **defaults,
         "executable_path": executable,
         "args": [
             "--no-sandbox",

@@ -43,10 +43,16 @@ def _wait_for_port(port: int, *, timeout: float, process: subprocess.Popen | Non
 
 
 def postgres_bindir() -> Path:
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+    # Debian keeps the server's tools beside each other per major version, newest first;
+    # an initdb on PATH is often a bare link to one of them, so follow it.
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda path: [int(part) for part in Path(path).parts[-3].split(".") if part.isdigit()],
+        reverse=True,
+    )
     on_path = shutil.which("initdb")
     if on_path:
-        candidates.insert(0, on_path)
+        candidates.append(str(Path(on_path).resolve()))
     if not candidates:
         raise ServiceUnavailable(
             "PostgreSQL is not installed: apt-get install --no-install-recommends postgresql"

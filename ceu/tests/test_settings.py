@@ -60,3 +60,12 @@ def test_production_keeps_database_connections_open():
 
     assert result.returncode == 0, result.stderr
     assert int(result.stdout.strip()) >= 60
+
+
+@pytest.mark.django_db
+def test_the_suite_runs_on_the_database_it_was_given():
+    from django.db import connection
+
+    url = os.environ.get("DATABASE_URL", "sqlite://")
+    expected = "postgresql" if url.startswith("postgres") else "sqlite"
+    assert connection.vendor == expected
