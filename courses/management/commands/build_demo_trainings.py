@@ -1,0 +1,290 @@
+"""Build fixtures/demo_trainings.json (and, with --audio, the demo episode's narration) from the
+readable sources in fixtures/demo/source/. The JSON is committed; rebuild it after editing a
+source. Every object has a fixed primary key, so loading the fixture twice changes nothing."""
+
+import json
+import shutil
+import subprocess
+import tempfile
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.text import slugify
+
+from courses.models.catalog import INSTRUCTION_MINUTES_PER_CE_HOUR, READING_WORDS_PER_MINUTE
+from courses.services.catalog import count_words, estimated_minutes, supported_hours
+
+SOURCE = Path(settings.BASE_DIR, "fixtures", "demo", "source")
+OUTPUT = Path(settings.BASE_DIR, "fixtures", "demo_trainings.json")
+PUBLISHED_AT = "2026-11-01T12:00:00Z"
+COURSE_ORDER = [
+    "ruptures-ghosting-and-reengaging-stuck-clients",
+    "emotional-safety-trust-and-open-communication",
+    "coaching-versus-therapy-for-growth-oriented-clients",
+]
+
+
+def seconds(stamp: str) -> int:
+    """'MM:SS' or 'H:MM:SS' as seconds."""
+    total = 0
+    for part in stamp.split(":"):
+        total = total * 60 + int(part)
+    return total
+
+
+def load_sources() -> tuple[dict, list[dict]]:
+    catalog = tomllib.loads((SOURCE / "catalog.toml").read_text(encoding="utf-8"))
+    courses = [
+        tomllib.loads((SOURCE / f"{slug}.toml").read_text(encoding="utf-8"))
+        for slug in COURSE_ORDER
+    ]
+    return catalog, courses
+
+
+def chapter_ranges(catalog: dict) -> list[tuple[int, int, str]]:
+    chapters = catalog["episode"]["chapters"]
+    end = seconds(catalog["episode"]["end"])
+    starts = [seconds(chapter["start"]) for chapter in chapters]
+    return [
+        (start, starts[i + 1] if i + 1 < len(starts) else end, chapters[i]["title"])
+        for i, start in enumerate(starts)
+    ]
+
+
+def build_fixture(catalog: dict, courses: list[dict]) -> list[dict]:
+    objects: list[dict] = []
+
+    def add(model: str, pk: int, **fields) -> None:
+        objects.append({"model": model, "pk": pk, "fields": fields})
+
+    add("courses.provider", 1, **catalog["provider"], updated_at=PUBLISHED_AT)
+    accreditor_pk = {}
+    profession_pk = 0
+    for pk, accreditor in enumerate(catalog["accreditors"], start=1):
+        accreditor_pk[accreditor["short_name"]] = pk
+        add(
+            "courses.accreditor",
+            pk,
+            name=accreditor["name"],
+            short_name=accreditor["short_name"],
+            provider_number=accreditor["provider_number"],
+            statement_template=accreditor["statement"],
+            approved_from=accreditor["approved_from"].isoformat(),
+            approved_until=accreditor["approved_until"].isoformat(),
+            website="",
+        )
+        for profession in accreditor["professions"]:
+            profession_pk += 1
+            add("courses.accreditorprofession", profession_pk, accreditor=pk, profession=profession)
+
+    topic_names = sorted({topic for course in courses for topic in course["topics"]})
+    topic_pk = {name: pk for pk, name in enumerate(topic_names, start=1)}
+    for name, pk in topic_pk.items():
+        add("courses.topic", pk, name=name, slug=slugify(name))
+
+    episode = catalog["episode"]
+    ranges = chapter_ranges(catalog)
+    add(
+        "courses.episode",
+        1,
+        title=episode["title"],
+        show=episode["show"],
+        published_on=None,
+        media_url=episode["media_url"],
+        media_type="audio",
+        media_mime_type=episode["media_mime_type"],
+        duration_seconds=seconds(episode["end"]),
+        source_url="",
+    )
+
+    presenter = catalog["presenter"]
+    approvals = catalog["approvals"]
+    for index, course in enumerate(courses, start=1):
+        base = index * 100
+        lessons = []
+        for position, lesson in enumerate(course["lessons"], start=1):
+            start, end, _title = ranges[lesson["chapter"] - 1]
+            words = count_words(lesson["body"])
+            lessons.append((position, lesson, start, end, words))
+        media_seconds = sum(end - start for _p, _l, start, end, _w in lessons)
+        media_minutes = (Decimal(media_seconds) / 60).quantize(Decimal("0.01"))
+        words = sum(w for *_rest, w in lessons)
+        instruction = media_minutes + Decimal(words) / READING_WORDS_PER_MINUTE
+        hours = supported_hours(instruction)
+        if hours <= 0:
+            raise CommandError(f"{course['slug']}: too little instruction for any credit")
+        add(
+            "courses.course",
+            index,
+            slug=course["slug"],
+            title=course["title"],
+            summary=course["summary"],
+            description=course["description"].strip(),
+            topics=[topic_pk[name] for name in course["topics"]],
+            episode=1,
+            presenter_name=presenter["name"],
+            presenter_credentials=presenter["credentials"],
+            presenter_bio=" ".join(presenter["bio"].split()),
+            test_author=presenter["test_author"],
+            format="home_study_audio",
+            level=course["level"],
+            target_audience=course["target_audience"],
+            ce_hours=f"{hours:.2f}",
+            media_minutes=f"{media_minutes:.2f}",
+            reading_word_count=words,
+            minimum_engaged_minutes=int(hours * INSTRUCTION_MINUTES_PER_CE_HOUR),
+            conflicts_of_interest=(
+                "None. The presenter and the planners have no relevant financial relationships "
+                "to disclose."
+            ),
+            commercial_support="None. This training received no commercial support.",
+            status="published",
+            published_at=PUBLISHED_AT,
+            pass_mark=75,
+            attempt_limit=3,
+            created_at=PUBLISHED_AT,
+            updated_at=PUBLISHED_AT,
+        )
+        for position, lesson, start, end, lesson_words in lessons:
+            add(
+                "courses.lesson",
+                base + position,
+                course=index,
+                position=position,
+                title=lesson["title"],
+                media_start_seconds=start,
+                media_end_seconds=end,
+                body=lesson["body"].strip() + "\n",
+                estimated_minutes=estimated_minutes(media_seconds=end - start, words=lesson_words),
+            )
+        for position, objective in enumerate(course["objectives"], start=1):
+            add(
+                "courses.learningobjective",
+                base + position,
+                course=index,
+                position=position,
+                text=objective["text"],
+            )
+        references = [*catalog["references"], {"citation": episode["source_citation"]}]
+        for position, reference in enumerate(references, start=1):
+            add(
+                "courses.reference",
+                base + position,
+                course=index,
+                position=position,
+                citation=reference["citation"],
+                doi=reference.get("doi", ""),
+                url=reference.get("url", ""),
+                is_source_material=reference["citation"] == episode["source_citation"],
+            )
+        for position, (short_name, credit_type) in enumerate(approvals[course["slug"]], start=1):
+            add(
+                "courses.courseapproval",
+                base + position,
+                course=index,
+                accreditor=accreditor_pk[short_name],
+                hours=f"{hours:.2f}",
+                credit_type=credit_type,
+                approval_code=f"SAMPLE-{index:03d}",
+                valid_from=approvals["approval_valid_from"].isoformat(),
+                valid_until=approvals["approval_valid_until"].isoformat(),
+            )
+
+    for pk, policy in enumerate(catalog["policies"], start=1):
+        add(
+            "courses.policy",
+            pk,
+            kind=policy["kind"],
+            title=policy["title"],
+            body=policy["body"].strip() + "\n",
+            updated_at=PUBLISHED_AT,
+        )
+    return objects
+
+
+def render_fixture() -> str:
+    catalog, courses = load_sources()
+    return json.dumps(build_fixture(catalog, courses), indent=1, ensure_ascii=False) + "\n"
+
+
+def build_audio(catalog: dict, courses: list[dict], target: Path) -> None:
+    """Narrate each chapter with espeak-ng at its timestamp, silence to the next chapter, and
+    encode the episode as a small Ogg Opus file."""
+    for tool in ("espeak-ng", "sox", "opusenc"):
+        if shutil.which(tool) is None:
+            raise CommandError(f"{tool} is needed: apt-get install espeak-ng sox opus-tools")
+    narration = {
+        item["chapter"]: item["text"] for course in courses for item in course["narration"]
+    }
+    with tempfile.TemporaryDirectory() as workdir:
+        parts = []
+        for number, (start, end, _title) in enumerate(chapter_ranges(catalog), start=1):
+            part = Path(workdir, f"{number:02d}.wav")
+            length = end - start
+            text = " ".join(narration.get(number, "").split())
+            if text:
+                spoken = Path(workdir, f"{number:02d}-spoken.wav")
+                subprocess.run(
+                    ["espeak-ng", "-v", "en-us", "-s", "160", "-w", str(spoken), text], check=True
+                )
+                duration = float(
+                    subprocess.run(
+                        ["soxi", "-D", str(spoken)], capture_output=True, text=True, check=True
+                    ).stdout
+                )
+                if duration + 1 > length:
+                    raise CommandError(
+                        f"Chapter {number}: narration runs {duration:.0f} s, chapter {length} s."
+                    )
+                # Half a second in, mono 16 kHz, silence to the chapter's exact length.
+                subprocess.run(
+                    [
+                        "sox",
+                        str(spoken),
+                        "-r",
+                        "16000",
+                        "-c",
+                        "1",
+                        str(part),
+                        "pad",
+                        "0.5",
+                        f"{length - 0.5 - duration:.3f}",
+                        "trim",
+                        "0",
+                        str(length),
+                    ],
+                    check=True,
+                )
+            else:
+                subprocess.run(
+                    ["sox", "-n", "-r", "16000", "-c", "1", str(part), "trim", "0", str(length)],
+                    check=True,
+                )
+            parts.append(str(part))
+        joined = Path(workdir, "episode.wav")
+        subprocess.run(["sox", *parts, str(joined)], check=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["opusenc", "--quiet", "--bitrate", "12", "--speech", str(joined), str(target)],
+            check=True,
+        )
+
+
+class Command(BaseCommand):
+    help = "Build the demo trainings fixture (and with --audio the demo narration) from sources."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--audio", action="store_true", help="also synthesise the audio")
+
+    def handle(self, *args, audio: bool = False, **options) -> None:
+        OUTPUT.write_text(render_fixture(), encoding="utf-8")
+        self.stdout.write(f"Wrote {OUTPUT.relative_to(settings.BASE_DIR)}")
+        if audio:
+            catalog, courses = load_sources()
+            target = Path(settings.BASE_DIR, catalog["episode"]["audio_file"])
+            build_audio(catalog, courses, target)
+            size = target.stat().st_size // 1024
+            self.stdout.write(f"Wrote {target.relative_to(settings.BASE_DIR)} ({size} KiB)")

@@ -1,1 +1,0 @@
-# The CE domain (catalog, learning, assessment, credentials) grows here; see DESIGN.md.

@@ -1,0 +1,38 @@
+from .catalog import (
+    Accreditor,
+    AccreditorProfession,
+    Course,
+    CourseApproval,
+    CourseFormat,
+    CourseStatus,
+    Episode,
+    InstructionalLevel,
+    LearningObjective,
+    Lesson,
+    Policy,
+    PolicyKind,
+    Provider,
+    Reference,
+    Topic,
+)
+from .learning import Enrollment, LessonProgress
+
+__all__ = [
+    "Accreditor",
+    "AccreditorProfession",
+    "Course",
+    "CourseApproval",
+    "CourseFormat",
+    "CourseStatus",
+    "Enrollment",
+    "Episode",
+    "InstructionalLevel",
+    "LearningObjective",
+    "Lesson",
+    "LessonProgress",
+    "Policy",
+    "PolicyKind",
+    "Provider",
+    "Reference",
+    "Topic",
+]

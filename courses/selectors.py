@@ -1,0 +1,264 @@
+"""Reads the course pages need, each with its joins, so a page's query count does not grow with
+the catalog, the lessons or the learner's history."""
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Licence, User
+
+from .models import (
+    Course,
+    CourseApproval,
+    CourseStatus,
+    Enrollment,
+    Lesson,
+    LessonProgress,
+    Provider,
+)
+from .models.catalog import PROVIDER_CACHE_KEY
+
+
+def current_provider() -> Provider | None:
+    """The operator's provider details, cached: every course page and certificate shows them."""
+    provider = cache.get(PROVIDER_CACHE_KEY)
+    if provider is None:
+        provider = Provider.objects.filter(pk=1).first() or False
+        cache.set(PROVIDER_CACHE_KEY, provider, 300)
+    return provider or None
+
+
+def can_preview(user: User) -> bool:
+    """Staff who author courses see drafts and archived courses as a learner would."""
+    return bool(user.is_authenticated and user.is_staff and user.has_perm("courses.view_course"))
+
+
+def visible_courses(*, user: User) -> QuerySet[Course]:
+    """Courses this person may open: published ones, and every course for staff previewing."""
+    courses = Course.objects.all()
+    if not can_preview(user):
+        courses = courses.filter(status=CourseStatus.PUBLISHED)
+    return courses
+
+
+def current_approvals(*, today: date) -> QuerySet[CourseApproval]:
+    """Approvals that count today: the course's own period and the accreditor's provider period."""
+    return CourseApproval.objects.filter(
+        valid_from__lte=today,
+        valid_until__gte=today,
+    ).filter(
+        Q(accreditor__approved_from__isnull=True) | Q(accreditor__approved_from__lte=today),
+        Q(accreditor__approved_until__isnull=True) | Q(accreditor__approved_until__gte=today),
+    )
+
+
+def _with_current_approvals(courses: QuerySet[Course], *, today: date) -> QuerySet[Course]:
+    return courses.prefetch_related(
+        Prefetch(
+            "approvals",
+            queryset=current_approvals(today=today)
+            .select_related("accreditor")
+            .prefetch_related("accreditor__professions"),
+            to_attr="current_approvals",
+        )
+    )
+
+
+HOURS_BUCKETS = {
+    "1": (Decimal("0"), Decimal("1")),
+    "1-3": (Decimal("1.01"), Decimal("3")),
+    "3+": (Decimal("3.01"), None),
+}
+
+
+def catalog(
+    *,
+    user: User,
+    search: str = "",
+    topic: str = "",
+    hours: str = "",
+    for_my_licences: bool = False,
+    today: date | None = None,
+) -> QuerySet[Course]:
+    """Published courses matching the learner's filters, with what the catalog card shows."""
+    today = today or timezone.localdate()
+    courses = Course.objects.filter(status=CourseStatus.PUBLISHED)
+    if search:
+        courses = courses.filter(title__icontains=search)
+    if topic:
+        courses = courses.filter(topics__slug=topic)
+    if hours in HOURS_BUCKETS:
+        low, high = HOURS_BUCKETS[hours]
+        courses = courses.filter(ce_hours__gte=low)
+        if high is not None:
+            courses = courses.filter(ce_hours__lte=high)
+    if for_my_licences and user.is_authenticated:
+        professions = Licence.objects.filter(user=user).values("profession")
+        courses = courses.filter(
+            Exists(
+                current_approvals(today=today).filter(
+                    course=OuterRef("pk"), accreditor__professions__profession__in=professions
+                )
+            )
+        )
+    courses = courses.distinct().order_by("-published_at", "title")
+    return _with_current_approvals(courses.prefetch_related("topics"), today=today)
+
+
+def professions_served(course: Course) -> list[str]:
+    """The professions a course's current approvals count for, by display name."""
+    names = {
+        profession.get_profession_display()
+        for approval in course.current_approvals
+        for profession in approval.accreditor.professions.all()
+    }
+    return sorted(names)
+
+
+def course_page(*, slug: str, user: User, today: date | None = None) -> Course:
+    """The course with everything its page shows; raises Course.DoesNotExist when not visible."""
+    today = today or timezone.localdate()
+    courses = _with_current_approvals(
+        visible_courses(user=user).select_related("episode"), today=today
+    ).prefetch_related(
+        "topics",
+        "objectives",
+        "references",
+        Prefetch("lessons", queryset=Lesson.objects.defer("body").order_by("position")),
+    )
+    return courses.get(slug=slug)
+
+
+@dataclass
+class LicenceCredit:
+    """How a course counts for one of the learner's licences."""
+
+    licence: Licence
+    approvals: list[CourseApproval] = field(default_factory=list)
+
+
+def credit_for_licences(*, course: Course, licences: list[Licence]) -> list[LicenceCredit]:
+    """For each licence, the course's current approvals whose accreditor serves its profession."""
+    credits = []
+    for licence in licences:
+        matching = [
+            approval
+            for approval in course.current_approvals
+            if any(
+                p.profession == licence.profession for p in approval.accreditor.professions.all()
+            )
+        ]
+        credits.append(LicenceCredit(licence=licence, approvals=matching))
+    return credits
+
+
+def enrollment_for(*, user: User, course: Course) -> Enrollment | None:
+    if not user.is_authenticated:
+        return None
+    return Enrollment.objects.filter(user=user, course=course).first()
+
+
+@dataclass
+class LessonStatus:
+    lesson: Lesson
+    progress: LessonProgress | None
+
+    @property
+    def is_complete(self) -> bool:
+        return self.progress is not None and self.progress.is_complete
+
+    @property
+    def engaged_seconds(self) -> int:
+        return self.progress.engaged_seconds if self.progress else 0
+
+
+@dataclass
+class Progress:
+    """Where a learner stands in a course."""
+
+    lessons: list[LessonStatus]
+    engaged_seconds: int
+    minimum_engaged_seconds: int
+
+    @property
+    def lessons_done(self) -> int:
+        return sum(status.is_complete for status in self.lessons)
+
+    @property
+    def lessons_total(self) -> int:
+        return len(self.lessons)
+
+    @property
+    def engaged_minutes(self) -> int:
+        return self.engaged_seconds // 60
+
+    @property
+    def minimum_reached(self) -> bool:
+        return self.engaged_seconds >= self.minimum_engaged_seconds
+
+    @property
+    def percent(self) -> int:
+        """Lessons done and time engaged, weighed equally, so the bar moves while listening."""
+        if not self.lessons:
+            return 0
+        lessons = self.lessons_done / self.lessons_total
+        time = min(1, self.engaged_seconds / max(1, self.minimum_engaged_seconds))
+        return int(50 * lessons + 50 * time)
+
+    @property
+    def next_lesson(self) -> Lesson | None:
+        for status in self.lessons:
+            if not status.is_complete:
+                return status.lesson
+        return None
+
+    @property
+    def lessons_complete(self) -> bool:
+        return self.lessons_done == self.lessons_total
+
+
+def progress_for(*, enrollment: Enrollment, lessons: list[Lesson] | None = None) -> Progress:
+    """Progress of one enrollment in two queries (lessons, progress rows), or one when the
+    caller already holds the lessons."""
+    if lessons is None:
+        lessons = list(Lesson.objects.filter(course_id=enrollment.course_id).defer("body"))
+    rows = {row.lesson_id: row for row in LessonProgress.objects.filter(enrollment=enrollment)}
+    course = enrollment.course
+    return Progress(
+        lessons=[LessonStatus(lesson=lesson, progress=rows.get(lesson.pk)) for lesson in lessons],
+        engaged_seconds=enrollment.engaged_seconds,
+        minimum_engaged_seconds=course.minimum_engaged_minutes * 60,
+    )
+
+
+def lesson_page(*, course: Course, position: int) -> tuple[Lesson, list[Lesson]]:
+    """The lesson with its text, and the course's chapter list without the texts."""
+    lessons = list(Lesson.objects.filter(course=course).defer("body").order_by("position"))
+    lesson = Lesson.objects.get(course=course, position=position)
+    return lesson, lessons
+
+
+def my_enrollments(*, user: User) -> QuerySet[Enrollment]:
+    """The learner's trainings with the counts their progress bars need, in one query."""
+    return (
+        Enrollment.objects.filter(user=user)
+        .select_related("course", "last_lesson")
+        .annotate(
+            lessons_total=Count("course__lessons", distinct=True),
+            lessons_done=Count(
+                "lesson_progress",
+                filter=Q(lesson_progress__completed_at__isnull=False),
+                distinct=True,
+            ),
+        )
+        .order_by("completed_at", "-enrolled_at")
+    )
+
+
+def enrollments_of(*, user: User) -> QuerySet[Enrollment]:
+    """Only ever the learner's own enrollments."""
+    return Enrollment.objects.filter(user=user)

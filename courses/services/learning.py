@@ -1,0 +1,119 @@
+"""Enrolling and crediting engagement. The server's clock is the only clock: nothing a browser
+says about time is believed."""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from courses.models import Course, Enrollment, Lesson, LessonProgress
+
+# The lesson page beats this often while the page is visible or its media plays.
+HEARTBEAT_SECONDS = 15
+# A gap longer than this means the learner was away (or the tab was frozen): the beat that ends
+# it restarts the clock and earns nothing, so a page left open is not credited for the gap.
+MAX_BEAT_GAP_SECONDS = 40
+# How far ahead of real time the media may run: players offer up to double speed.
+MAX_PLAYBACK_RATE = 2
+# Slack for a beat that lands a moment late and for players that stop just short of the end.
+POSITION_TOLERANCE_SECONDS = 3
+
+
+class LearningError(Exception):
+    """Something a learner asked for that the rules do not allow; the message says why."""
+
+
+def enroll(*, user: User, course: Course) -> tuple[Enrollment, bool]:
+    """Enroll the learner; a second call (a double click) returns the same enrollment."""
+    if not course.is_published:
+        raise LearningError(_("This training is not open for enrollment."))
+    enrollment, created = Enrollment.objects.get_or_create(user=user, course=course)
+    return enrollment, created
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    credited_seconds: int
+    lesson_seconds: int
+    lesson_complete: bool
+    course_seconds: int
+    position_seconds: int
+
+
+@transaction.atomic
+def record_heartbeat(
+    *, enrollment: Enrollment, lesson: Lesson, position: float | None, playing: bool
+) -> Heartbeat:
+    """Credit the wall time since the enrollment's previous beat to this lesson, and move its
+    media position on no faster than the media can play."""
+    if lesson.course_id != enrollment.course_id:
+        raise LearningError(_("This lesson belongs to another training."))
+    # Locking the enrollment serialises beats from several tabs: each second is credited once.
+    enrollment = (
+        Enrollment.objects.select_for_update().select_related("course").get(pk=enrollment.pk)
+    )
+    now = timezone.now()
+    start = lesson.media_start_seconds or 0
+    progress, _created = LessonProgress.objects.select_for_update().get_or_create(
+        enrollment=enrollment,
+        lesson=lesson,
+        defaults={"position_seconds": start, "furthest_seconds": start},
+    )
+
+    elapsed = (now - enrollment.last_beat_at).total_seconds() if enrollment.last_beat_at else 0.0
+    elapsed = elapsed if 0 < elapsed <= MAX_BEAT_GAP_SECONDS else 0.0
+    room = max(0, enrollment.course.credit_seconds_cap - enrollment.engaged_seconds)
+    credited = min(int(elapsed), room)
+
+    if lesson.has_media and position is not None:
+        at = min(max(int(position), lesson.media_start_seconds), lesson.media_end_seconds)
+        progress.position_seconds = at
+        if playing:
+            reachable = (
+                progress.furthest_seconds
+                + int(elapsed * MAX_PLAYBACK_RATE)
+                + POSITION_TOLERANCE_SECONDS
+            )
+            progress.furthest_seconds = max(progress.furthest_seconds, min(at, reachable))
+
+    progress.engaged_seconds += credited
+    if progress.completed_at is None and _lesson_done(lesson, progress):
+        progress.completed_at = now
+    progress.save(
+        update_fields=[
+            "engaged_seconds",
+            "position_seconds",
+            "furthest_seconds",
+            "completed_at",
+            "updated_at",
+        ]
+    )
+
+    enrollment.engaged_seconds += credited
+    enrollment.last_beat_at = now
+    enrollment.last_lesson = lesson
+    enrollment.save(update_fields=["engaged_seconds", "last_beat_at", "last_lesson"])
+    return Heartbeat(
+        credited_seconds=credited,
+        lesson_seconds=progress.engaged_seconds,
+        lesson_complete=progress.completed_at is not None,
+        course_seconds=enrollment.engaged_seconds,
+        position_seconds=progress.position_seconds,
+    )
+
+
+def _lesson_done(lesson: Lesson, progress: LessonProgress) -> bool:
+    if progress.engaged_seconds >= lesson.minimum_seconds:
+        return True
+    return lesson.has_media and (
+        progress.furthest_seconds >= lesson.media_end_seconds - POSITION_TOLERANCE_SECONDS
+    )
+
+
+def open_lesson(*, enrollment: Enrollment, lesson: Lesson) -> None:
+    """Remember the lesson the learner is on, so My trainings can resume it."""
+    if enrollment.last_lesson_id != lesson.pk:
+        enrollment.last_lesson = lesson
+        enrollment.save(update_fields=["last_lesson"])

@@ -1,0 +1,196 @@
+"""Course pages for learners. Views read through selectors and write through services; a course
+a learner may not see, and another learner's progress, answer 404."""
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from . import selectors
+from .forms import CatalogFilterForm
+from .models import Course, CourseStatus, Lesson, Policy
+from .services import learning
+
+CATALOG_PAGE_SIZE = 12
+
+
+@require_GET
+def catalog(request: HttpRequest) -> HttpResponse:
+    form = CatalogFilterForm(request.GET or None)
+    filters = form.filters() if form.is_bound else CatalogFilterForm({}).filters()
+    courses = selectors.catalog(user=request.user, **filters)
+    page = Paginator(courses, CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    for course in page.object_list:
+        course.professions = selectors.professions_served(course)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "courses/catalog.html",
+        {"form": form, "page": page, "query": query.urlencode(), "filters": filters},
+    )
+
+
+@require_GET
+def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        course = selectors.course_page(slug=slug, user=request.user)
+    except Course.DoesNotExist:
+        raise Http404(_("No such training.")) from None
+    enrollment = selectors.enrollment_for(user=request.user, course=course)
+    licences = list(request.user.licences.all()) if request.user.is_authenticated else []
+    lessons = list(course.lessons.all())
+    return render(
+        request,
+        "courses/course_detail.html",
+        {
+            "course": course,
+            "lessons": lessons,
+            "enrollment": enrollment,
+            "progress": enrollment
+            and selectors.progress_for(enrollment=enrollment, lessons=lessons),
+            "licence_credits": selectors.credit_for_licences(course=course, licences=licences),
+            "provider": selectors.current_provider(),
+            "policies": Policy.objects.all(),
+            "preview": not course.is_published,
+        },
+    )
+
+
+@login_required
+@require_POST
+def enroll(request: HttpRequest, slug: str) -> HttpResponse:
+    course = get_object_or_404(Course, slug=slug)
+    try:
+        enrollment, created = learning.enroll(user=request.user, course=course)
+    except learning.LearningError:
+        raise Http404(_("No such training.")) from None
+    if created:
+        messages.success(request, _("You are enrolled. Your progress is saved as you go."))
+    lesson = enrollment.last_lesson or course.lessons.order_by("position").first()
+    return redirect(lesson.get_absolute_url() if lesson else course.get_absolute_url())
+
+
+def _lesson_context(request: HttpRequest, slug: str, position: int):
+    course = get_object_or_404(
+        selectors.visible_courses(user=request.user).select_related("episode"), slug=slug
+    )
+    try:
+        lesson, lessons = selectors.lesson_page(course=course, position=position)
+    except Lesson.DoesNotExist:
+        raise Http404(_("No such lesson.")) from None
+    lesson.course = course
+    return course, lesson, lessons
+
+
+@login_required
+@require_GET
+def lesson(request: HttpRequest, slug: str, position: int) -> HttpResponse:
+    course, lesson, lessons = _lesson_context(request, slug, position)
+    enrollment = selectors.enrollment_for(user=request.user, course=course)
+    if enrollment is None and course.is_published:
+        messages.info(request, _("Enroll to start the lessons; it is one click."))
+        return redirect(course)
+    progress = None
+    status = None
+    if enrollment is not None:
+        enrollment.course = course
+        learning.open_lesson(enrollment=enrollment, lesson=lesson)
+        progress = selectors.progress_for(enrollment=enrollment, lessons=lessons)
+        status = next((s for s in progress.lessons if s.lesson.pk == lesson.pk), None)
+    index = next(i for i, item in enumerate(lessons) if item.pk == lesson.pk)
+    resume_at = lesson.media_start_seconds
+    if status and status.progress and lesson.has_media:
+        resume_at = status.progress.position_seconds
+    return render(
+        request,
+        "courses/lesson.html",
+        {
+            "course": course,
+            "lesson": lesson,
+            "lessons": lessons,
+            "enrollment": enrollment,
+            "progress": progress,
+            "status": status,
+            "previous": lessons[index - 1] if index > 0 else None,
+            "next": lessons[index + 1] if index + 1 < len(lessons) else None,
+            "resume_at": resume_at,
+            "preview": enrollment is None,
+            "lesson_data": {
+                "heartbeatUrl": reverse("courses:heartbeat", args=[course.slug, lesson.position]),
+                # The CSRF cookie is HTTP-only, so the page hands its script the token.
+                "csrfToken": get_token(request),
+                "intervalSeconds": learning.HEARTBEAT_SECONDS,
+                "start": lesson.media_start_seconds,
+                "end": lesson.media_end_seconds,
+                "resumeAt": resume_at,
+                "minimumEngagedMinutes": course.minimum_engaged_minutes,
+            },
+        },
+    )
+
+
+@login_required
+@require_POST
+def heartbeat(request: HttpRequest, slug: str, position: int) -> JsonResponse:
+    # Only the learner's own enrollment in a course that holds this lesson: anything else is 404.
+    enrollment = get_object_or_404(
+        selectors.enrollments_of(user=request.user).select_related("course"),
+        course__slug=slug,
+        course__status=CourseStatus.PUBLISHED,
+    )
+    lesson = get_object_or_404(Lesson, course=enrollment.course, position=position)
+    try:
+        payload = json.loads(request.body or b"{}")
+        if not isinstance(payload, dict):
+            raise ValueError
+        media_position = payload.get("position")
+        if media_position is not None:
+            media_position = float(media_position)
+            if not 0 <= media_position < 10**7:
+                raise ValueError
+        playing = payload.get("playing", False)
+        if not isinstance(playing, bool):
+            raise ValueError
+    except (ValueError, TypeError):
+        return JsonResponse(
+            {"error": _('Send JSON like {"position": 12.5, "playing": true}.')}, status=400
+        )
+    beat = learning.record_heartbeat(
+        enrollment=enrollment, lesson=lesson, position=media_position, playing=playing
+    )
+    progress = selectors.progress_for(enrollment=enrollment)
+    return JsonResponse(
+        {
+            "credited_seconds": beat.credited_seconds,
+            "lesson_seconds": beat.lesson_seconds,
+            "lesson_complete": beat.lesson_complete,
+            "position": beat.position_seconds,
+            "course_seconds": beat.course_seconds,
+            "lessons_done": progress.lessons_done,
+            "lessons_total": progress.lessons_total,
+            "percent": progress.percent,
+        }
+    )
+
+
+@login_required
+@require_GET
+def my_trainings(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "courses/my_trainings.html",
+        {"enrollments": selectors.my_enrollments(user=request.user)},
+    )
+
+
+@require_GET
+def policy(request: HttpRequest, kind: str) -> HttpResponse:
+    return render(request, "courses/policy.html", {"policy": get_object_or_404(Policy, kind=kind)})
