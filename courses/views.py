@@ -45,8 +45,13 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
     except Course.DoesNotExist:
         raise Http404(_("No such training.")) from None
     enrollment = selectors.enrollment_for(user=request.user, course=course)
+    if enrollment is not None:
+        enrollment.course = course
     licences = list(request.user.licences.all()) if request.user.is_authenticated else []
     lessons = list(course.lessons.all())
+    provider = selectors.current_provider()
+    for approval in course.current_approvals:
+        approval.statement_text = approval.statement(provider)
     return render(
         request,
         "courses/course_detail.html",
@@ -57,7 +62,7 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "progress": enrollment
             and selectors.progress_for(enrollment=enrollment, lessons=lessons),
             "licence_credits": selectors.credit_for_licences(course=course, licences=licences),
-            "provider": selectors.current_provider(),
+            "provider": provider,
             "policies": Policy.objects.all(),
             "preview": not course.is_published,
         },
@@ -127,7 +132,7 @@ def lesson(request: HttpRequest, slug: str, position: int) -> HttpResponse:
                 "heartbeatUrl": reverse("courses:heartbeat", args=[course.slug, lesson.position]),
                 # The CSRF cookie is HTTP-only, so the page hands its script the token.
                 "csrfToken": get_token(request),
-                "intervalSeconds": learning.HEARTBEAT_SECONDS,
+                "intervalSeconds": learning.heartbeat_interval(),
                 "start": lesson.media_start_seconds,
                 "end": lesson.media_end_seconds,
                 "resumeAt": resume_at,

@@ -127,6 +127,9 @@ CEU_REQUIRE_STAFF_MFA = env.bool("CEU_REQUIRE_STAFF_MFA", default=True)
 # Demo accounts (make run) exist only where this is on; production turns it off for good.
 CEU_DEMO = False
 
+# How often a lesson page reports engagement; the server credits wall time between beats.
+CEU_HEARTBEAT_SECONDS = env.int("CEU_HEARTBEAT_SECONDS", default=15)
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 

@@ -158,6 +158,8 @@ def chromium_launch_args(defaults: dict) -> dict:
             "--disable-component-update",
             "--disable-sync",
             "--no-first-run",
+            # Lesson tests start the player from a script, as a click on it would.
+            "--autoplay-policy=no-user-gesture-required",
         ],
     }
 
