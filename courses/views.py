@@ -34,7 +34,13 @@ def catalog(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "courses/catalog.html",
-        {"form": form, "page": page, "query": query.urlencode(), "filters": filters},
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "filters": filters,
+            "provider": selectors.current_provider(),
+        },
     )
 
 

@@ -159,8 +159,9 @@ def test_catalog_keeps_its_query_count(client, django_assert_num_queries, size):
     _catalog_of(size)
 
     # count, page of courses, their topics, their current approvals with accreditors, the
-    # accreditors' professions, and the topic filter's choices: six, whatever the catalog's size.
-    with django_assert_num_queries(6):
+    # accreditors' professions, the topic filter's choices, and the provider (cached after the
+    # first page): seven, whatever the catalog's size.
+    with django_assert_num_queries(7):
         assert client.get(CATALOG).status_code == 200
 
 
@@ -171,7 +172,17 @@ def test_filtered_catalog_keeps_its_query_count(
     _catalog_of(size)
     LicenceFactory(user=learner, profession="psychologist")
 
-    # session and user, the chosen topic, the six catalog queries, the learner's licences.
-    with django_assert_num_queries(10):
+    # session and user, the chosen topic, the seven catalog queries, the learner's licences.
+    with django_assert_num_queries(11):
         response = learner_client.get(CATALOG, {"mine": "on", "topic": "alliance", "q": "Course"})
     assert response.status_code == 200
+
+
+def test_until_the_provider_is_configured_the_catalog_says_sample(client):
+    from courses.models import Provider
+
+    CourseFactory()
+    assert "Sample: not valid for credit." in client.get(CATALOG).content.decode()
+
+    Provider.objects.create(name="Real CE Co", email="ce@example.org", is_configured=True)
+    assert "Sample: not valid for credit." not in client.get(CATALOG).content.decode()

@@ -294,3 +294,11 @@ def test_catalog_hours_never_exceed_what_instruction_supports():
     with pytest.raises(ValidationError) as error:
         course.full_clean(exclude=["episode", "slug"])
     assert "need at least 50" in str(error.value)
+
+
+def test_staff_without_the_course_permission_do_not_see_drafts(client, course):
+    course.status = CourseStatus.DRAFT
+    course.save()
+    client.force_login(UserFactory(is_staff=True))
+
+    assert client.get(course_url()).status_code == 404
