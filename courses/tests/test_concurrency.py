@@ -1,0 +1,71 @@
+"""Double clicks and parallel tabs, with real threads on PostgreSQL's row locks."""
+
+import json
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from courses.models import Enrollment
+from courses.tests.factories import CourseFactory, EnrollmentFactory
+
+pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
+
+
+def run_together(count: int, action) -> list:
+    """Start `count` threads at the same moment; each runs `action` with its own connection."""
+    barrier = threading.Barrier(count)
+    results: list = []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            results.append(action())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_a_burst_of_enroll_clicks_makes_one_enrollment(learner):
+    CourseFactory(slug="ghosting")
+
+    def click():
+        client = Client()
+        client.force_login(learner)
+        return client.post(reverse("courses:enroll", args=["ghosting"])).status_code
+
+    assert run_together(10, click) == [302] * 10
+    assert Enrollment.objects.filter(user=learner).count() == 1
+
+
+def test_beats_from_parallel_tabs_credit_each_second_once(learner):
+    course = CourseFactory(slug="ghosting", lessons=3)
+    enrollment = EnrollmentFactory(user=learner, course=course)
+    Enrollment.objects.filter(pk=enrollment.pk).update(
+        last_beat_at=timezone.now() - timedelta(seconds=10)
+    )
+
+    def tab_beat():
+        client = Client()
+        client.force_login(learner)
+        return client.post(
+            reverse("courses:heartbeat", args=["ghosting", 1]),
+            json.dumps({"playing": False}),
+            content_type="application/json",
+        ).json()["credited_seconds"]
+
+    credited = run_together(8, tab_beat)
+
+    assert sum(credited) <= 11
+    enrollment.refresh_from_db()
+    assert enrollment.engaged_seconds == sum(credited)
