@@ -2,6 +2,7 @@
 says about time is believed."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -67,10 +68,17 @@ def record_heartbeat(
         defaults={"position_seconds": start, "furthest_seconds": start},
     )
 
-    elapsed = (now - enrollment.last_beat_at).total_seconds() if enrollment.last_beat_at else 0.0
-    elapsed = elapsed if 0 < elapsed <= MAX_BEAT_GAP_SECONDS else 0.0
+    elapsed = (now - enrollment.last_beat_at).total_seconds() if enrollment.last_beat_at else -1.0
+    if 0 <= elapsed <= MAX_BEAT_GAP_SECONDS:
+        # Whole seconds are credited and the clock moves on by just those, so the fraction
+        # left over is carried to the next beat instead of lost at every beat.
+        whole = int(elapsed)
+        clock = enrollment.last_beat_at + timedelta(seconds=whole) if whole else None
+    else:
+        # The first beat, or one after a long gap: the clock starts now and nothing is earned.
+        elapsed, whole, clock = 0.0, 0, now
     room = max(0, enrollment.course.credit_seconds_cap - enrollment.engaged_seconds)
-    credited = min(int(elapsed), room)
+    credited = min(whole, room)
 
     if lesson.has_media and position is not None:
         at = min(max(int(position), lesson.media_start_seconds), lesson.media_end_seconds)
@@ -97,7 +105,8 @@ def record_heartbeat(
     )
 
     enrollment.engaged_seconds += credited
-    enrollment.last_beat_at = now
+    if clock is not None:
+        enrollment.last_beat_at = clock
     enrollment.last_lesson = lesson
     enrollment.save(update_fields=["engaged_seconds", "last_beat_at", "last_lesson"])
     return Heartbeat(

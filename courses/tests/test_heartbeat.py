@@ -216,3 +216,14 @@ def test_heartbeat_keeps_its_query_count(learner_client, enrollment, django_asse
     # and the progress summary: the same for a course of three lessons or thirty.
     with django_assert_max_num_queries(14):
         assert beat(learner_client).status_code == 200
+
+
+def test_fractions_of_a_second_are_carried_to_the_next_beat(learner_client, enrollment):
+    previous_beat(enrollment, 1.6)
+    assert beat(learner_client).json()["credited_seconds"] == 1
+
+    # 1.5 s later by the wall clock: the 0.6 s left over from the last beat counts too.
+    Enrollment.objects.filter(pk=enrollment.pk).update(
+        last_beat_at=Enrollment.objects.get(pk=enrollment.pk).last_beat_at - timedelta(seconds=1.5)
+    )
+    assert beat(learner_client).json()["credited_seconds"] == 2

@@ -12,6 +12,9 @@
   const progressText = document.querySelector("[data-progress-text]");
   const lessonStatus = document.querySelector("[data-lesson-status]");
   const hasMedia = media && data.start !== null && data.end !== null;
+  // Until the media has loaded and been moved to where the learner left it, its currentTime
+  // says nothing about them: beats then carry no position, so the saved one is kept.
+  let positionKnown = false;
 
   function playing() {
     return hasMedia && !media.paused && !media.ended;
@@ -19,7 +22,7 @@
 
   function send(keepalive) {
     const body = { playing: playing() };
-    if (hasMedia) body.position = media.currentTime;
+    if (hasMedia && positionKnown) body.position = media.currentTime;
     return fetch(data.heartbeatUrl, {
       method: "POST",
       credentials: "same-origin",
@@ -51,10 +54,15 @@
     const seekTo = function (seconds) {
       try { media.currentTime = seconds; } catch (error) { /* not seekable yet */ }
     };
-    media.addEventListener("loadedmetadata", function () {
+    const resumeWhereLeft = function () {
+      if (positionKnown) return;
       const resume = data.resumeAt >= data.end - 1 ? data.start : data.resumeAt;
       if (Math.abs(media.currentTime - resume) > 1) seekTo(resume);
-    });
+      positionKnown = true;
+    };
+    media.addEventListener("loadedmetadata", resumeWhereLeft);
+    // The metadata may have arrived before this deferred script ran.
+    if (media.readyState >= 1) resumeWhereLeft();
     media.addEventListener("timeupdate", function () {
       if (media.currentTime >= data.end) {
         media.pause();
