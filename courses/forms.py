@@ -44,3 +44,63 @@ class CatalogFilterForm(forms.Form):
             "hours": data.get("hours") or "",
             "for_my_licences": bool(data.get("mine")),
         }
+
+
+RATING_CHOICES = [
+    (1, _("1 – Not at all")),
+    (2, _("2")),
+    (3, _("3 – Somewhat")),
+    (4, _("4")),
+    (5, _("5 – Very much")),
+]
+
+
+def _rating(label: str) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=label,
+        choices=RATING_CHOICES,
+        coerce=int,
+        widget=forms.RadioSelect(attrs={"class": "form-check-inline"}),
+        error_messages={"required": _("Choose a rating from 1 to 5.")},
+    )
+
+
+class EvaluationForm(forms.Form):
+    """The course evaluation: one item per objective, the two standard items, the presenter."""
+
+    def __init__(self, *args, objectives: list, presenter: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.objective_fields = []
+        for index, objective in enumerate(objectives, start=1):
+            name = f"objective_{index}"
+            text = objective.text[:1].lower() + objective.text[1:]
+            self.fields[name] = _rating(_("I can now %(objective)s") % {"objective": text})
+            self.objective_fields.append(name)
+        self.fields["learned_rating"] = _rating(
+            _("How much did you learn as a result of this CE program?")
+        )
+        self.fields["usefulness_rating"] = _rating(
+            _(
+                "How useful was the content of this CE program for your practice or other "
+                "professional development?"
+            )
+        )
+        self.fields["presenter_rating"] = _rating(
+            _("How effective was the presenter, %(name)s?") % {"name": presenter}
+        )
+        self.fields["comments"] = forms.CharField(
+            label=_("Comments (optional)"),
+            required=False,
+            max_length=4000,
+            widget=forms.Textarea(attrs={"rows": 4}),
+        )
+
+    def objective_ratings(self) -> list[int]:
+        return [self.cleaned_data[name] for name in self.objective_fields]
+
+
+class AttestationForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("I completed this training myself."),
+        error_messages={"required": _("Tick the box to attest that you did the work yourself.")},
+    )

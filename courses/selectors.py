@@ -16,9 +16,11 @@ from .models import (
     CourseApproval,
     CourseStatus,
     Enrollment,
+    EvaluationResponse,
     Lesson,
     LessonProgress,
     Provider,
+    QuizAttempt,
 )
 from .models.catalog import PROVIDER_CACHE_KEY
 
@@ -255,6 +257,8 @@ def my_enrollments(*, user: User) -> QuerySet[Enrollment]:
                 filter=Q(lesson_progress__completed_at__isnull=False),
                 distinct=True,
             ),
+            passed=Exists(QuizAttempt.objects.filter(enrollment=OuterRef("pk"), passed=True)),
+            evaluated=Exists(EvaluationResponse.objects.filter(enrollment=OuterRef("pk"))),
         )
         .order_by("completed_at", "-enrolled_at")
     )
@@ -263,3 +267,53 @@ def my_enrollments(*, user: User) -> QuerySet[Enrollment]:
 def enrollments_of(*, user: User) -> QuerySet[Enrollment]:
     """Only ever the learner's own enrollments."""
     return Enrollment.objects.filter(user=user)
+
+
+def learner_enrollment(*, user: User, slug: str) -> Enrollment:
+    """The learner's own enrollment in a published course; raises Enrollment.DoesNotExist."""
+    return Enrollment.objects.select_related("course").get(
+        user=user, course__slug=slug, course__status=CourseStatus.PUBLISHED
+    )
+
+
+def attempts_of(*, enrollment: Enrollment) -> list[QuizAttempt]:
+    return list(QuizAttempt.objects.filter(enrollment=enrollment).order_by("number"))
+
+
+def questions_as_shown(attempt: QuizAttempt) -> list[dict]:
+    """An attempt's questions for the page, without the key: the browser never receives it."""
+    return [
+        {
+            "id": question["id"],
+            "kind": question["kind"],
+            "text": question["text"],
+            "choices": [{"id": c["id"], "text": c["text"]} for c in question["choices"]],
+        }
+        for question in attempt.questions
+    ]
+
+
+def attempt_feedback(attempt: QuizAttempt, *, reveal_key: bool) -> list[dict]:
+    """Per question of a graded attempt: what was chosen, whether it was right, the explanation,
+    and the right answers only when the learner has passed."""
+    feedback = []
+    for question in attempt.questions:
+        chosen = set(attempt.answers.get(str(question["id"]), []))
+        key = {c["id"] for c in question["choices"] if c["correct"]}
+        feedback.append(
+            {
+                "text": question["text"],
+                "kind": question["kind"],
+                "right": chosen == key,
+                "explanation": question["explanation"],
+                "choices": [
+                    {
+                        "text": c["text"],
+                        "chosen": c["id"] in chosen,
+                        "correct": c["correct"] if reveal_key else None,
+                    }
+                    for c in question["choices"]
+                ],
+            }
+        )
+    return feedback

@@ -1,19 +1,24 @@
 from django.urls import path
 
-from . import views
+from .views import assessment, learning
 
 app_name = "courses"
 
 urlpatterns = [
-    path("courses/", views.catalog, name="catalog"),
-    path("courses/<slug:slug>/", views.course_detail, name="course_detail"),
-    path("courses/<slug:slug>/enroll/", views.enroll, name="enroll"),
-    path("courses/<slug:slug>/lessons/<int:position>/", views.lesson, name="lesson"),
+    path("courses/", learning.catalog, name="catalog"),
+    path("courses/<slug:slug>/", learning.course_detail, name="course_detail"),
+    path("courses/<slug:slug>/enroll/", learning.enroll, name="enroll"),
+    path("courses/<slug:slug>/lessons/<int:position>/", learning.lesson, name="lesson"),
     path(
         "courses/<slug:slug>/lessons/<int:position>/heartbeat/",
-        views.heartbeat,
+        learning.heartbeat,
         name="heartbeat",
     ),
-    path("my/trainings/", views.my_trainings, name="my_trainings"),
-    path("policies/<slug:kind>/", views.policy, name="policy"),
+    path("courses/<slug:slug>/post-test/", assessment.post_test, name="post_test"),
+    path("courses/<slug:slug>/post-test/start/", assessment.start_attempt, name="start_attempt"),
+    path("courses/<slug:slug>/post-test/attempts/<int:pk>/", assessment.attempt, name="attempt"),
+    path("courses/<slug:slug>/evaluation/", assessment.evaluation, name="evaluation"),
+    path("courses/<slug:slug>/attest/", assessment.attest, name="attest"),
+    path("my/trainings/", learning.my_trainings, name="my_trainings"),
+    path("policies/<slug:kind>/", learning.policy, name="policy"),
 ]

@@ -1,3 +1,4 @@
+from .assessment import ATTESTATION_TEXT, Choice, EvaluationResponse, Question, QuizAttempt
 from .catalog import (
     Accreditor,
     AccreditorProfession,
@@ -18,14 +19,17 @@ from .catalog import (
 from .learning import Enrollment, LessonProgress
 
 __all__ = [
+    "ATTESTATION_TEXT",
     "Accreditor",
     "AccreditorProfession",
+    "Choice",
     "Course",
     "CourseApproval",
     "CourseFormat",
     "CourseStatus",
     "Enrollment",
     "Episode",
+    "EvaluationResponse",
     "InstructionalLevel",
     "LearningObjective",
     "Lesson",
@@ -33,6 +37,8 @@ __all__ = [
     "Policy",
     "PolicyKind",
     "Provider",
+    "Question",
+    "QuizAttempt",
     "Reference",
     "Topic",
 ]

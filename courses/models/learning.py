@@ -23,6 +23,7 @@ class Enrollment(models.Model):
     last_lesson = models.ForeignKey(
         Lesson, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    attested_at = models.DateTimeField(_("attested"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
 
     class Meta:

@@ -168,6 +168,27 @@ def build_fixture(catalog: dict, courses: list[dict]) -> list[dict]:
                 position=position,
                 text=objective["text"],
             )
+        for position, question in enumerate(course["questions"], start=1):
+            question_pk = base + position
+            add(
+                "courses.question",
+                question_pk,
+                course=index,
+                position=position,
+                kind=question["kind"],
+                text=question["text"],
+                explanation=question["explanation"],
+                updated_at=PUBLISHED_AT,
+            )
+            for choice_position, choice in enumerate(question["choices"], start=1):
+                add(
+                    "courses.choice",
+                    question_pk * 10 + choice_position,
+                    question=question_pk,
+                    position=choice_position,
+                    text=choice["text"],
+                    is_correct=choice["correct"],
+                )
         references = [*catalog["references"], {"citation": episode["source_citation"]}]
         for position, reference in enumerate(references, start=1):
             add(

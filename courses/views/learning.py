@@ -13,10 +13,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from . import selectors
-from .forms import CatalogFilterForm
-from .models import Course, CourseStatus, Lesson, Policy
-from .services import learning
+from courses import selectors
+from courses.forms import CatalogFilterForm
+from courses.models import Course, CourseStatus, Lesson, Policy
+from courses.services import assessment, learning
 
 CATALOG_PAGE_SIZE = 12
 
@@ -55,6 +55,7 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
         enrollment.course = course
     licences = list(request.user.licences.all()) if request.user.is_authenticated else []
     lessons = list(course.lessons.all())
+    progress = enrollment and selectors.progress_for(enrollment=enrollment, lessons=lessons)
     provider = selectors.current_provider()
     for approval in course.current_approvals:
         approval.statement_text = approval.statement(provider)
@@ -65,8 +66,9 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "course": course,
             "lessons": lessons,
             "enrollment": enrollment,
-            "progress": enrollment
-            and selectors.progress_for(enrollment=enrollment, lessons=lessons),
+            "progress": progress,
+            "completion": enrollment
+            and assessment.completion_of(enrollment=enrollment, progress=progress),
             "licence_credits": selectors.credit_for_licences(course=course, licences=licences),
             "provider": provider,
             "policies": Policy.objects.all(),

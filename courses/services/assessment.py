@@ -1,0 +1,269 @@
+"""The post-test, the evaluation and the attestation, and the completion they lead to. Grading
+happens here, against the key snapshotted when the attempt started; nothing the browser sends
+is trusted beyond which choices it ticked."""
+
+import math
+import random
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from courses.models import Enrollment, EvaluationResponse, Question, QuizAttempt
+from courses.selectors import Progress, progress_for
+
+# APA recommends six to eight questions per credit hour.
+QUESTIONS_PER_CE_HOUR = 6
+
+
+class AssessmentError(Exception):
+    """A step the rules do not allow yet (or any more); the message says why."""
+
+
+class AnswerError(AssessmentError):
+    """A submission that cannot be graded as it stands; nothing was stored."""
+
+    def __init__(self, message: str, *, questions: list[int]):
+        super().__init__(message)
+        self.questions = questions
+
+
+class AlreadySubmitted(AssessmentError):
+    """The attempt was graded before; it is graded once."""
+
+
+def required_questions(course) -> int:
+    """Questions the bank needs before the post-test is offered: six per CE hour, rounded up."""
+    return math.ceil(course.ce_hours * QUESTIONS_PER_CE_HOUR)
+
+
+def post_test_blockers(*, enrollment: Enrollment, progress: Progress, bank_size: int) -> list[str]:
+    """What still stands between the learner and the post-test, in words they can act on."""
+    blockers = []
+    if not progress.lessons_complete:
+        left = progress.lessons_total - progress.lessons_done
+        blockers.append(
+            ngettext("Finish %(count)d more lesson.", "Finish %(count)d more lessons.", left)
+            % {"count": left}
+        )
+    if not progress.minimum_reached:
+        minutes = math.ceil((progress.minimum_engaged_seconds - progress.engaged_seconds) / 60)
+        blockers.append(
+            ngettext(
+                "Spend %(count)d more minute in the lessons.",
+                "Spend %(count)d more minutes in the lessons.",
+                minutes,
+            )
+            % {"count": minutes}
+        )
+    if bank_size < required_questions(enrollment.course):
+        blockers.append(_("This training's post-test is not ready yet; please check back soon."))
+    return blockers
+
+
+def _locked(enrollment: Enrollment) -> Enrollment:
+    return Enrollment.objects.select_for_update().select_related("course").get(pk=enrollment.pk)
+
+
+def _require_test_open(enrollment: Enrollment) -> None:
+    progress = progress_for(enrollment=enrollment)
+    bank = Question.objects.filter(course_id=enrollment.course_id).count()
+    blockers = post_test_blockers(enrollment=enrollment, progress=progress, bank_size=bank)
+    if blockers:
+        raise AssessmentError(" ".join(blockers))
+
+
+def _snapshot(course) -> list[dict]:
+    """The bank in a fresh random order, choices shuffled, with the key as it stands now."""
+    rng = random.SystemRandom()
+    questions = list(Question.objects.filter(course=course).prefetch_related("choices"))
+    rng.shuffle(questions)
+    shown = []
+    for question in questions:
+        choices = list(question.choices.all())
+        rng.shuffle(choices)
+        shown.append(
+            {
+                "id": question.pk,
+                "kind": question.kind,
+                "text": question.text,
+                "explanation": question.explanation,
+                "choices": [
+                    {"id": choice.pk, "text": choice.text, "correct": choice.is_correct}
+                    for choice in choices
+                ],
+            }
+        )
+    return shown
+
+
+@transaction.atomic
+def start_attempt(*, enrollment: Enrollment) -> QuizAttempt:
+    """Open an attempt, or return the one already open so a reload shows the same test."""
+    enrollment = _locked(enrollment)
+    attempts = QuizAttempt.objects.filter(enrollment=enrollment)
+    if attempts.filter(passed=True).exists():
+        raise AssessmentError(_("You have passed the post-test; there is nothing more to earn."))
+    open_attempt = attempts.filter(submitted_at__isnull=True).first()
+    if open_attempt is not None:
+        return open_attempt
+    _require_test_open(enrollment)
+    used = attempts.count()
+    course = enrollment.course
+    if used >= course.attempt_limit:
+        raise AssessmentError(
+            _("You have used all %(limit)d attempts at this post-test.") % {"limit": used}
+        )
+    return QuizAttempt.objects.create(
+        enrollment=enrollment,
+        number=used + 1,
+        questions=_snapshot(course),
+        pass_mark=course.pass_mark,
+    )
+
+
+def _validate(questions: list[dict], answers: dict[int, list[int]]) -> dict[str, list[int]]:
+    unanswered, invalid = [], []
+    clean: dict[str, list[int]] = {}
+    for number, question in enumerate(questions, start=1):
+        chosen = list(dict.fromkeys(answers.get(question["id"], [])))
+        allowed = {choice["id"] for choice in question["choices"]}
+        if not chosen:
+            unanswered.append(number)
+        elif not set(chosen) <= allowed or (question["kind"] == "single" and len(chosen) > 1):
+            invalid.append(number)
+        clean[str(question["id"])] = chosen
+    if unanswered or invalid:
+        parts = []
+        if unanswered:
+            parts.append(
+                ngettext("Answer question %(list)s.", "Answer questions %(list)s.", len(unanswered))
+                % {"list": ", ".join(map(str, unanswered))}
+            )
+        if invalid:
+            parts.append(
+                _("The answers to question %(list)s are not among its choices; choose again.")
+                % {"list": ", ".join(map(str, invalid))}
+            )
+        raise AnswerError(" ".join(parts), questions=unanswered + invalid)
+    return clean
+
+
+@transaction.atomic
+def submit_attempt(*, attempt: QuizAttempt, answers: dict[int, list[int]]) -> QuizAttempt:
+    """Grade the attempt once, against its own snapshot of the key."""
+    attempt = QuizAttempt.objects.select_for_update().get(pk=attempt.pk)
+    if attempt.is_submitted:
+        raise AlreadySubmitted(_("This attempt was already submitted and graded."))
+    clean = _validate(attempt.questions, answers)
+    correct = sum(
+        set(clean[str(q["id"])]) == {c["id"] for c in q["choices"] if c["correct"]}
+        for q in attempt.questions
+    )
+    attempt.answers = clean
+    attempt.score = (Decimal(100) * correct / len(attempt.questions)).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP
+    )
+    attempt.passed = attempt.score >= attempt.pass_mark
+    attempt.submitted_at = timezone.now()
+    attempt.save(update_fields=["answers", "score", "passed", "submitted_at"])
+    complete_if_ready(enrollment=attempt.enrollment)
+    return attempt
+
+
+@transaction.atomic
+def record_evaluation(
+    *,
+    enrollment: Enrollment,
+    objective_ratings: list[int],
+    learned_rating: int,
+    usefulness_rating: int,
+    presenter_rating: int,
+    comments: str = "",
+) -> EvaluationResponse:
+    """Keep the learner's evaluation; it is given once and never changed."""
+    enrollment = _locked(enrollment)
+    if EvaluationResponse.objects.filter(enrollment=enrollment).exists():
+        raise AssessmentError(_("You have already evaluated this training. Thank you."))
+    _require_test_open(enrollment)
+    objectives = list(enrollment.course.objectives.order_by("position"))
+    if len(objective_ratings) != len(objectives):
+        raise AssessmentError(_("Rate every learning objective."))
+    evaluation = EvaluationResponse.objects.create(
+        enrollment=enrollment,
+        objective_ratings=[
+            {"objective": objective.text, "rating": rating}
+            for objective, rating in zip(objectives, objective_ratings, strict=True)
+        ],
+        learned_rating=learned_rating,
+        usefulness_rating=usefulness_rating,
+        presenter_rating=presenter_rating,
+        comments=comments.strip(),
+    )
+    complete_if_ready(enrollment=enrollment)
+    return evaluation
+
+
+@transaction.atomic
+def attest(*, enrollment: Enrollment) -> Enrollment:
+    """Record that the learner completed the training themselves; the first date stands."""
+    enrollment = _locked(enrollment)
+    if enrollment.attested_at is None:
+        _require_test_open(enrollment)
+        enrollment.attested_at = timezone.now()
+        enrollment.save(update_fields=["attested_at"])
+    complete_if_ready(enrollment=enrollment)
+    return enrollment
+
+
+@dataclass
+class Completion:
+    """Each step of a training and whether it is done: what the learner sees as steps left."""
+
+    lessons_done: bool
+    time_done: bool
+    passed: bool
+    evaluated: bool
+    attested: bool
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+def completion_of(*, enrollment: Enrollment, progress: Progress | None = None) -> Completion:
+    progress = progress or progress_for(enrollment=enrollment)
+    status = Completion(
+        lessons_done=progress.lessons_complete,
+        time_done=progress.minimum_reached,
+        passed=QuizAttempt.objects.filter(enrollment=enrollment, passed=True).exists(),
+        evaluated=EvaluationResponse.objects.filter(enrollment=enrollment).exists(),
+        attested=enrollment.attested_at is not None,
+    )
+    for done, label in [
+        (status.lessons_done, _("the lessons")),
+        (status.time_done, _("the engaged time")),
+        (status.passed, _("a passed post-test")),
+        (status.evaluated, _("the evaluation")),
+        (status.attested, _("the attestation")),
+    ]:
+        if not done:
+            status.missing.append(label)
+    return status
+
+
+@transaction.atomic
+def complete_if_ready(*, enrollment: Enrollment) -> bool:
+    """Mark the enrollment complete once every step holds; the moment a certificate is due."""
+    enrollment = _locked(enrollment)
+    if enrollment.completed_at is not None:
+        return True
+    if not completion_of(enrollment=enrollment).complete:
+        return False
+    enrollment.completed_at = timezone.now()
+    enrollment.save(update_fields=["completed_at"])
+    return True

@@ -1,0 +1,181 @@
+"""The post-test, the evaluation and the attestation. Every page is looked up through the
+learner's own enrollment, so another learner's attempt, or a forged id, answers 404."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from courses import selectors
+from courses.forms import AttestationForm, EvaluationForm
+from courses.models import Enrollment, EvaluationResponse, QuizAttempt
+from courses.services import assessment
+
+
+def _enrollment(request: HttpRequest, slug: str) -> Enrollment:
+    try:
+        return selectors.learner_enrollment(user=request.user, slug=slug)
+    except Enrollment.DoesNotExist:
+        raise Http404(_("You are not enrolled in this training.")) from None
+
+
+def _post_test_url(slug: str) -> str:
+    return reverse("courses:post_test", args=[slug])
+
+
+@login_required
+@require_http_methods(["GET"])
+def post_test(request: HttpRequest, slug: str) -> HttpResponse:
+    enrollment = _enrollment(request, slug)
+    course = enrollment.course
+    progress = selectors.progress_for(enrollment=enrollment)
+    attempts = selectors.attempts_of(enrollment=enrollment)
+    blockers = assessment.post_test_blockers(
+        enrollment=enrollment, progress=progress, bank_size=course.questions.count()
+    )
+    passed = any(attempt.passed for attempt in attempts)
+    open_attempt = next((a for a in attempts if not a.is_submitted), None)
+    used = len(attempts)
+    return render(
+        request,
+        "courses/post_test.html",
+        {
+            "course": course,
+            "enrollment": enrollment,
+            "attempts": attempts,
+            "blockers": blockers,
+            "passed": passed,
+            "open_attempt": open_attempt,
+            "attempts_left": max(0, course.attempt_limit - used),
+            "out_of_attempts": not passed and open_attempt is None and used >= course.attempt_limit,
+            "evaluated": EvaluationResponse.objects.filter(enrollment=enrollment).exists(),
+            "attestation_form": AttestationForm(),
+            "provider": selectors.current_provider(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def start_attempt(request: HttpRequest, slug: str) -> HttpResponse:
+    enrollment = _enrollment(request, slug)
+    try:
+        attempt = assessment.start_attempt(enrollment=enrollment)
+    except assessment.AssessmentError as refusal:
+        messages.error(request, str(refusal))
+        return redirect(_post_test_url(slug))
+    return redirect("courses:attempt", slug=slug, pk=attempt.pk)
+
+
+def _answers_from(request: HttpRequest, attempt: QuizAttempt) -> dict[int, list[int]]:
+    answers = {}
+    for question in attempt.questions:
+        values = request.POST.getlist(f"q{question['id']}")
+        # Anything that is not a choice id becomes one no question has, and is refused as such.
+        answers[question["id"]] = [int(v) if v.isdigit() and len(v) < 12 else -1 for v in values]
+    return answers
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def attempt(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    enrollment = _enrollment(request, slug)
+    attempt = QuizAttempt.objects.filter(enrollment=enrollment, pk=pk).first()
+    if attempt is None:
+        raise Http404(_("No such attempt."))
+    course = enrollment.course
+    error = None
+    chosen: dict[int, list[int]] = {}
+    if request.method == "POST":
+        chosen = _answers_from(request, attempt)
+        try:
+            attempt = assessment.submit_attempt(attempt=attempt, answers=chosen)
+        except assessment.AlreadySubmitted as refusal:
+            messages.info(request, str(refusal))
+            return redirect("courses:attempt", slug=slug, pk=pk)
+        except assessment.AnswerError as refusal:
+            error = str(refusal)
+        else:
+            return redirect("courses:attempt", slug=slug, pk=pk)
+    if not attempt.is_submitted:
+        return render(
+            request,
+            "courses/attempt_form.html",
+            {
+                "course": course,
+                "attempt": attempt,
+                "questions": selectors.questions_as_shown(attempt),
+                "chosen": {str(qid): ids for qid, ids in chosen.items()},
+                "error": error,
+            },
+            status=400 if error else 200,
+        )
+    attempts = selectors.attempts_of(enrollment=enrollment)
+    passed = any(a.passed for a in attempts)
+    return render(
+        request,
+        "courses/attempt_result.html",
+        {
+            "course": course,
+            "attempt": attempt,
+            "feedback": selectors.attempt_feedback(attempt, reveal_key=passed),
+            "passed_any": passed,
+            "attempts_left": max(0, course.attempt_limit - len(attempts)),
+            "provider": selectors.current_provider(),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def evaluation(request: HttpRequest, slug: str) -> HttpResponse:
+    enrollment = _enrollment(request, slug)
+    course = enrollment.course
+    existing = EvaluationResponse.objects.filter(enrollment=enrollment).first()
+    objectives = list(course.objectives.order_by("position"))
+    form = EvaluationForm(
+        request.POST if request.method == "POST" and existing is None else None,
+        objectives=objectives,
+        presenter=course.presenter_name,
+    )
+    if form.is_bound and form.is_valid():
+        try:
+            assessment.record_evaluation(
+                enrollment=enrollment,
+                objective_ratings=form.objective_ratings(),
+                learned_rating=form.cleaned_data["learned_rating"],
+                usefulness_rating=form.cleaned_data["usefulness_rating"],
+                presenter_rating=form.cleaned_data["presenter_rating"],
+                comments=form.cleaned_data["comments"],
+            )
+        except assessment.AssessmentError as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(request, _("Thank you: your evaluation is recorded."))
+        return redirect(_post_test_url(slug))
+    return render(
+        request,
+        "courses/evaluation.html",
+        {"course": course, "form": form, "existing": existing},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@login_required
+@require_POST
+def attest(request: HttpRequest, slug: str) -> HttpResponse:
+    enrollment = _enrollment(request, slug)
+    form = AttestationForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["confirm"][0])
+        return redirect(_post_test_url(slug))
+    try:
+        assessment.attest(enrollment=enrollment)
+    except assessment.AssessmentError as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("Thank you: your attestation is recorded."))
+    return redirect(_post_test_url(slug))
