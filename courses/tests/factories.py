@@ -8,6 +8,7 @@ from accounts.tests.factories import UserFactory
 from courses.models import (
     Accreditor,
     AccreditorProfession,
+    Choice,
     Course,
     CourseApproval,
     CourseStatus,
@@ -15,6 +16,8 @@ from courses.models import (
     Episode,
     LearningObjective,
     Lesson,
+    LessonProgress,
+    Question,
     Reference,
     Topic,
 )
@@ -140,3 +143,41 @@ class EnrollmentFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     course = factory.SubFactory(CourseFactory)
+
+
+class QuestionFactory(factory.django.DjangoModelFactory):
+    """A single-answer question with four choices, the first correct (`correct=[0, 2]` and
+    kind="multiple" for several)."""
+
+    class Meta:
+        model = Question
+        skip_postgeneration_save = True
+
+    course = factory.SubFactory(CourseFactory)
+    position = factory.Sequence(lambda n: n + 1)
+    kind = "single"
+    text = factory.Sequence(lambda n: f"Question {n}?")
+    explanation = factory.LazyAttribute(lambda q: f"Because of reason {q.position}.")
+
+    @factory.post_generation
+    def correct(self, create: bool, extracted, **kwargs) -> None:
+        if create:
+            right = set(extracted if extracted is not None else [0])
+            for index in range(4):
+                Choice.objects.create(
+                    question=self,
+                    position=index + 1,
+                    text=f"Choice {index + 1} of question {self.position}",
+                    is_correct=index in right,
+                )
+
+
+def finish_lessons(enrollment: Enrollment) -> Enrollment:
+    """The learner has done every lesson and spent the course's minimum time."""
+    for lesson in enrollment.course.lessons.all():
+        LessonProgress.objects.update_or_create(
+            enrollment=enrollment, lesson=lesson, defaults={"completed_at": timezone.now()}
+        )
+    enrollment.engaged_seconds = enrollment.course.minimum_engaged_minutes * 60
+    enrollment.save(update_fields=["engaged_seconds"])
+    return enrollment

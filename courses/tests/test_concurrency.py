@@ -69,3 +69,31 @@ def test_beats_from_parallel_tabs_credit_each_second_once(learner):
     assert sum(credited) <= 11
     enrollment.refresh_from_db()
     assert enrollment.engaged_seconds == sum(credited)
+
+
+def test_two_submissions_at_the_same_moment_grade_the_attempt_once(learner):
+    from courses.services import assessment
+    from courses.tests.factories import QuestionFactory, finish_lessons
+
+    course = CourseFactory(slug="ghosting", lessons=1)
+    for position in range(1, 4):
+        QuestionFactory(course=course, position=position)
+    enrollment = finish_lessons(EnrollmentFactory(user=learner, course=course))
+    attempt = assessment.start_attempt(enrollment=enrollment)
+    right = {q["id"]: [c["id"] for c in q["choices"] if c["correct"]] for q in attempt.questions}
+    wrong = {
+        q["id"]: [c["id"] for c in q["choices"] if not c["correct"]][:1] for q in attempt.questions
+    }
+
+    def submit(answers):
+        try:
+            return str(assessment.submit_attempt(attempt=attempt, answers=answers).score)
+        except assessment.AlreadySubmitted:
+            return "refused"
+
+    outcomes = run_together(2, lambda: submit(right if threading.get_ident() % 2 else wrong))
+
+    assert sorted(outcomes)[1] == "refused"
+    attempt.refresh_from_db()
+    assert str(attempt.score) == sorted(outcomes)[0]
+    assert attempt.submitted_at is not None
