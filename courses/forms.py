@@ -60,7 +60,7 @@ def _rating(label: str) -> forms.TypedChoiceField:
         label=label,
         choices=RATING_CHOICES,
         coerce=int,
-        widget=forms.RadioSelect(attrs={"class": "form-check-inline"}),
+        widget=forms.RadioSelect,
         error_messages={"required": _("Choose a rating from 1 to 5.")},
     )
 

@@ -6,12 +6,13 @@ from datetime import date
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Licence, User
 
 from .models import (
+    Certificate,
     Course,
     CourseApproval,
     CourseStatus,
@@ -260,7 +261,8 @@ def my_enrollments(*, user: User) -> QuerySet[Enrollment]:
             passed=Exists(QuizAttempt.objects.filter(enrollment=OuterRef("pk"), passed=True)),
             evaluated=Exists(EvaluationResponse.objects.filter(enrollment=OuterRef("pk"))),
         )
-        .order_by("completed_at", "-enrolled_at")
+        # Trainings in progress first, on SQLite and PostgreSQL alike.
+        .order_by(F("completed_at").asc(nulls_first=True), "-enrolled_at")
     )
 
 
@@ -317,3 +319,69 @@ def attempt_feedback(attempt: QuizAttempt, *, reveal_key: bool) -> list[dict]:
             }
         )
     return feedback
+
+
+def certificate_by_code(code: str) -> Certificate | None:
+    """The certificate with this canonical code, with the one that replaced it."""
+    return Certificate.objects.select_related("superseded_by").filter(code=code).first()
+
+
+def certificate_by_pdf_digest(digest: str) -> Certificate | None:
+    return Certificate.objects.select_related("superseded_by").filter(pdf_sha256=digest).first()
+
+
+def public_record(certificate: Certificate) -> dict:
+    """What anyone holding the code may learn: the record, with licence numbers cut to their
+    last four characters, and the certificate's standing."""
+    snapshot = certificate.snapshot
+    return {
+        "code": certificate.code,
+        "status": certificate.status,
+        "sample": not snapshot["provider"]["configured"],
+        "learner_name": snapshot["learner_name"],
+        "licences": [
+            {
+                "profession": licence["profession"],
+                "jurisdiction": licence["jurisdiction"],
+                "number_last4": licence["number"][-4:],
+            }
+            for licence in snapshot["licences"]
+        ],
+        "course_title": snapshot["course_title"],
+        "ce_hours": snapshot["ce_hours"],
+        "format": snapshot["format"],
+        "completion_date": snapshot["completion_date"],
+        "presenter": snapshot["presenter"],
+        "provider": {
+            "name": snapshot["provider"]["name"],
+            "email": snapshot["provider"]["email"],
+            "configured": snapshot["provider"]["configured"],
+        },
+        "credits": [
+            {
+                "accreditor": approval["accreditor"],
+                "provider_number": approval["provider_number"],
+                "hours": approval["hours"],
+                "credit_type": approval["credit_type"],
+                "approval_code": approval["approval_code"],
+                "statement": approval["statement"],
+            }
+            for approval in snapshot["approvals"]
+        ],
+        "issued_at": snapshot["issued_at"],
+        "revoked": (
+            {"at": certificate.revoked_at.isoformat(), "reason": certificate.revoked_reason}
+            if certificate.revoked_at
+            else None
+        ),
+        "superseded_by": certificate.superseded_by.code if certificate.superseded_by_id else None,
+    }
+
+
+def certificates_of(*, user: User) -> QuerySet[Certificate]:
+    """The learner's certificates that stand (valid or revoked, not replaced), newest first."""
+    return (
+        Certificate.objects.filter(enrollment__user=user, superseded_by__isnull=True)
+        .select_related("enrollment__course")
+        .order_by("-issued_at")
+    )

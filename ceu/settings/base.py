@@ -127,6 +127,16 @@ CEU_REQUIRE_STAFF_MFA = env.bool("CEU_REQUIRE_STAFF_MFA", default=True)
 # Demo accounts (make run) exist only where this is on; production turns it off for good.
 CEU_DEMO = False
 
+# The site's public address: QR codes and e-mails link to it.
+CEU_SITE_URL = env("CEU_SITE_URL", default="http://127.0.0.1:8000")
+# Certificates print on US Letter landscape, or A4 landscape with "a4".
+CEU_CERTIFICATE_PAGE_SIZE = env("CEU_CERTIFICATE_PAGE_SIZE", default="letter")
+
+# Public lookups allowed per client address a minute (verify pages, API, PDF check).
+CEU_RATE_LIMITS = {"verify": 60, "verify_api": 120, "verify_pdf": 10}
+# How many reverse proxies in front of the site append to X-Forwarded-For (0: use REMOTE_ADDR).
+CEU_TRUSTED_PROXY_COUNT = env.int("CEU_TRUSTED_PROXY_COUNT", default=0)
+
 # How often a lesson page reports engagement; the server credits wall time between beats.
 CEU_HEARTBEAT_SECONDS = env.int("CEU_HEARTBEAT_SECONDS", default=15)
 

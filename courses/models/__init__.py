@@ -16,12 +16,16 @@ from .catalog import (
     Reference,
     Topic,
 )
+from .credentials import Certificate, CertificateEvent, CertificateStatus
 from .learning import Enrollment, LessonProgress
 
 __all__ = [
     "ATTESTATION_TEXT",
     "Accreditor",
     "AccreditorProfession",
+    "Certificate",
+    "CertificateEvent",
+    "CertificateStatus",
     "Choice",
     "Course",
     "CourseApproval",

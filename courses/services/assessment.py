@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 
 from courses.models import Enrollment, EvaluationResponse, Question, QuizAttempt
 from courses.selectors import Progress, progress_for
+from courses.services import credentials
 
 # APA recommends six to eight questions per credit hour.
 QUESTIONS_PER_CE_HOUR = 6
@@ -266,4 +267,6 @@ def complete_if_ready(*, enrollment: Enrollment) -> bool:
         return False
     enrollment.completed_at = timezone.now()
     enrollment.save(update_fields=["completed_at"])
+    # The certificate is written in the same transaction as the completion it records.
+    credentials.issue_certificate(enrollment=enrollment)
     return True

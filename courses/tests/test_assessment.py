@@ -182,7 +182,9 @@ def test_unanswered_questions_are_answered_on_the_page_and_nothing_is_lost(
     assert attempt.score is None
 
 
-@pytest.mark.parametrize("tamper", ["other_question", "other_course", "two_for_single", "text"])
+@pytest.mark.parametrize(
+    "tamper", ["other_question", "other_course", "two_for_single", "text", "superscript"]
+)
 def test_tampered_answers_are_refused_and_nothing_is_stored(learner_client, enrollment, tamper):
     attempt = start(learner_client)
     data = answers_for(attempt)
@@ -196,6 +198,8 @@ def test_tampered_answers_are_refused_and_nothing_is_stored(learner_client, enro
         data[key] = [foreign.choices.first().pk]
     elif tamper == "two_for_single":
         data[key] = [c["id"] for c in single["choices"][:2]]
+    elif tamper == "superscript":
+        data[key] = ["²"]  # a digit to str.isdigit, not to int()
     else:
         data[key] = ["<script>"]
 

@@ -75,7 +75,9 @@ def _answers_from(request: HttpRequest, attempt: QuizAttempt) -> dict[int, list[
     for question in attempt.questions:
         values = request.POST.getlist(f"q{question['id']}")
         # Anything that is not a choice id becomes one no question has, and is refused as such.
-        answers[question["id"]] = [int(v) if v.isdigit() and len(v) < 12 else -1 for v in values]
+        answers[question["id"]] = [
+            int(v) if v.isascii() and v.isdigit() and len(v) < 12 else -1 for v in values
+        ]
     return answers
 
 

@@ -1,0 +1,32 @@
+"""Background work for courses. Each task takes ids and calls one service; each is safe to run
+twice, since a worker that dies mid-task hands it back (acks late)."""
+
+from celery import shared_task
+
+from courses.services import credentials
+
+
+@shared_task(
+    name="courses.render_certificate",
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=8,
+)
+def render_certificate(certificate_id: int) -> str:
+    """Render and store the certificate's PDF, then e-mail it to the learner."""
+    certificate = credentials.render_and_store(certificate_id=certificate_id)
+    email_certificate.delay(certificate_id)
+    return certificate.pdf_sha256
+
+
+@shared_task(
+    name="courses.email_certificate",
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def email_certificate(certificate_id: int) -> bool:
+    return credentials.email_certificate(certificate_id=certificate_id)
