@@ -251,6 +251,13 @@ def my_enrollments(*, user: User) -> QuerySet[Enrollment]:
     return (
         Enrollment.objects.filter(user=user)
         .select_related("course", "last_lesson")
+        .prefetch_related(
+            Prefetch(
+                "certificates",
+                queryset=Certificate.objects.filter(superseded_by__isnull=True),
+                to_attr="current_certificates",
+            )
+        )
         .annotate(
             lessons_total=Count("course__lessons", distinct=True),
             lessons_done=Count(
@@ -385,3 +392,61 @@ def certificates_of(*, user: User) -> QuerySet[Certificate]:
         .select_related("enrollment__course")
         .order_by("-issued_at")
     )
+
+
+# Most boards renew every two years; the transcript counts a licence's current cycle as the two
+# years up to its next renewal date.
+RENEWAL_CYCLE_YEARS = 2
+
+
+@dataclass
+class LicenceTotal:
+    licence: Licence
+    hours: Decimal
+    cycle_start: date | None = None
+    cycle_hours: Decimal | None = None
+    remaining: Decimal | None = None
+
+
+def _hours_for(snapshot: dict, profession: str) -> Decimal:
+    """The credit a certificate carries for one profession: its largest approval serving it."""
+    hours = [
+        Decimal(approval["hours"])
+        for approval in snapshot["approvals"]
+        if profession in approval.get("professions", [])
+    ]
+    return max(hours, default=Decimal("0"))
+
+
+def transcript_of(*, user: User) -> dict:
+    """Every certificate with its credit, and per licence the hours earned and what remains of
+    the current renewal cycle where the renewal date and required hours are known."""
+    certificates = list(certificates_of(user=user))
+    standing = [c for c in certificates if c.status == "valid"]
+    totals = []
+    for licence in Licence.objects.filter(user=user).order_by("profession", "jurisdiction"):
+        total = LicenceTotal(
+            licence=licence,
+            hours=sum((_hours_for(c.snapshot, licence.profession) for c in standing), Decimal(0)),
+        )
+        if licence.renewal_date:
+            renewal = licence.renewal_date
+            total.cycle_start = renewal.replace(year=renewal.year - RENEWAL_CYCLE_YEARS)
+            total.cycle_hours = sum(
+                (
+                    _hours_for(c.snapshot, licence.profession)
+                    for c in standing
+                    if total.cycle_start
+                    < date.fromisoformat(c.snapshot["completion_date"])
+                    <= renewal
+                ),
+                Decimal(0),
+            )
+            if licence.hours_required is not None:
+                total.remaining = max(Decimal(0), licence.hours_required - total.cycle_hours)
+        totals.append(total)
+    return {
+        "certificates": certificates,
+        "licence_totals": totals,
+        "total_hours": sum((Decimal(c.snapshot["ce_hours"]) for c in standing), Decimal(0)),
+    }

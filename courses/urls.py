@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import assessment, learning
+from .views import assessment, credentials, learning
 
 app_name = "courses"
 
@@ -19,6 +19,14 @@ urlpatterns = [
     path("courses/<slug:slug>/post-test/attempts/<int:pk>/", assessment.attempt, name="attempt"),
     path("courses/<slug:slug>/evaluation/", assessment.evaluation, name="evaluation"),
     path("courses/<slug:slug>/attest/", assessment.attest, name="attest"),
+    path("certificates/<str:code>.pdf", credentials.certificate_pdf, name="certificate_pdf"),
+    path("my/transcript/", credentials.transcript, name="transcript"),
+    path("verify/", credentials.verify, name="verify"),
+    path("verify/pdf/", credentials.verify_pdf, name="verify_pdf"),
+    path("verify/<str:code>/", credentials.verify_code, name="verify_code"),
+    path("api/v1/openapi.json", credentials.api_schema, name="api_schema"),
+    path("api/v1/certificates/verify", credentials.api_verify, name="api_verify"),
+    path("api/v1/certificates/<str:code>", credentials.api_certificate, name="api_certificate"),
     path("my/trainings/", learning.my_trainings, name="my_trainings"),
     path("policies/<slug:kind>/", learning.policy, name="policy"),
 ]

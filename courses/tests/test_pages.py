@@ -271,8 +271,8 @@ def test_my_trainings_keeps_its_query_count(learner_client, learner, django_asse
     for _index in range(20):
         EnrollmentFactory(user=learner, course=CourseFactory(lessons=2))
 
-    # session, user, enrollments with their courses, last lessons and counts.
-    with django_assert_num_queries(3):
+    # session, user, enrollments with their courses, last lessons and counts, their certificates.
+    with django_assert_num_queries(4):
         assert learner_client.get(reverse("courses:my_trainings")).status_code == 200
 
 

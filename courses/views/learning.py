@@ -69,6 +69,9 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "progress": progress,
             "completion": enrollment
             and assessment.completion_of(enrollment=enrollment, progress=progress),
+            "certificate": enrollment
+            and enrollment.completed_at
+            and enrollment.certificates.filter(superseded_by__isnull=True).first(),
             "licence_credits": selectors.credit_for_licences(course=course, licences=licences),
             "provider": provider,
             "policies": Policy.objects.all(),
