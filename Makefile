@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test setup setup-test demo lint format test-sqlite test-postgres migrations clean
+.PHONY: run test setup setup-test demo lint format test-sqlite test-postgres migrations bench clean
 
 run: setup demo ## Set up, load the demo and serve http://127.0.0.1:8000 (SQLite, tasks in-process)
 	$(MANAGE) runserver $(HOST)
@@ -35,6 +35,10 @@ test-sqlite: ## The whole suite on SQLite, with Redis, a Celery worker and Chrom
 
 test-postgres: ## The database-backed suite again on a throwaway PostgreSQL server
 	$(PY) -m ceu.testing.postgres -- $(VENV)/bin/pytest -m "not browser" $(PYTEST_ARGS)
+
+bench: setup-test ## Benchmarks beside their baselines (see bench/README.md)
+	$(PY) bench/render_certificate.py
+	$(PY) bench/issue_throughput.py --count 1000
 
 migrations:
 	$(MANAGE) makemigrations

@@ -1,7 +1,7 @@
 """The test suite: fast hashing, mail in memory, tasks in-process unless a test starts a worker."""
 
 from .base import *
-from .base import env
+from .base import BASE_DIR, env
 
 DEBUG = False
 SECRET_KEY = "test-only-secret-key-not-for-any-deployment-5b1f0c2e9d"  # noqa: S105
@@ -26,6 +26,8 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 
+# A worker started by the suite keeps its files where the test that started it can read them.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 CEU_REQUIRE_STAFF_MFA = True
 CEU_DEMO = False
 LOGGING = {"version": 1, "disable_existing_loggers": False}

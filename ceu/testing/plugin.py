@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -65,21 +66,36 @@ def redis_url() -> Iterator[str]:
         server.__exit__(None, None, None)
 
 
+@dataclass(frozen=True)
+class Worker:
+    name: str
+    media_root: Path
+
+
 @pytest.fixture(scope="session")
-def celery_worker(redis_url: str, tmp_path_factory) -> Iterator[str]:
-    """A Celery worker in its own process on the test Redis; yields the worker's name."""
+def celery_worker(redis_url: str, tmp_path_factory, django_db_setup) -> Iterator[Worker]:
+    """A Celery worker in its own process on the test Redis. On PostgreSQL it works on the test
+    database itself (tests that need it commit their data: transaction=True); on SQLite, whose
+    test database lives in this process's memory, it gets a file of its own."""
+    from django.db import connection
+
     from ceu.celery import app
 
     broker, results = f"{redis_url}/0", f"{redis_url}/1"
     name = f"ceu-test-{os.getpid()}@localhost"
     workdir = tmp_path_factory.mktemp("worker")
+    database = connection.settings_dict
+    if connection.vendor == "postgresql":
+        database_url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    else:
+        database_url = f"sqlite:///{workdir}/worker.sqlite3"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "ceu.settings.test",
         "CELERY_BROKER_URL": broker,
         "CELERY_RESULT_BACKEND": results,
-        # The PostgreSQL pass shares its server; on SQLite the worker gets a file of its own.
-        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{workdir}/worker.sqlite3",
+        "DATABASE_URL": database_url,
+        "MEDIA_ROOT": str(workdir / "media"),
     }
     log = open(workdir / "worker.log", "wb")  # noqa: SIM115 - closed after the worker stops
     worker = subprocess.Popen(
@@ -112,7 +128,7 @@ def celery_worker(redis_url: str, tmp_path_factory) -> Iterator[str]:
                 raise RuntimeError(
                     f"the Celery worker did not start:\n{(workdir / 'worker.log').read_text()}"
                 )
-        yield name
+        yield Worker(name=name, media_root=workdir / "media")
     finally:
         worker.terminate()
         try:

@@ -6,6 +6,7 @@ import hashlib
 import json
 
 from django import forms
+from django.core.exceptions import RequestDataTooBig
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
@@ -14,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from ceu.ratelimit import rate_limited
 from courses import selectors
@@ -182,9 +183,14 @@ def verify_pdf(request: HttpRequest) -> HttpResponse:
 # --- The JSON API -------------------------------------------------------------------------------
 
 
+def _echo(query: str) -> str:
+    """The query as sent, made safe to send back as UTF-8 (a lone surrogate cannot be)."""
+    return query[:64].encode("utf-8", "replace").decode("utf-8")
+
+
 def _lookups(queries: list[str]) -> list[dict]:
     """Answer each typed code, fetching every certificate asked about in one query."""
-    parsed = [(query, *parse_code(query[:64])) for query in queries]
+    parsed = [(_echo(query), *parse_code(query[:64])) for query in queries]
     found = {
         certificate.code: certificate
         for certificate in Certificate.objects.select_related("superseded_by").filter(
@@ -209,6 +215,10 @@ def _lookups(queries: list[str]) -> list[dict]:
 @rate_limited("verify_api", per_minute=120, json=True)
 @require_GET
 def api_certificate(request: HttpRequest, code: str) -> JsonResponse:
+    return _one_lookup(code)
+
+
+def _one_lookup(code: str) -> JsonResponse:
     result = _lookups([code])[0]
     status = {"malformed": 400, "typo": 400, "unknown": 404}.get(result["status"], 200)
     return _noindex(JsonResponse(result, status=status, json_dumps_params={"ensure_ascii": False}))
@@ -216,14 +226,17 @@ def api_certificate(request: HttpRequest, code: str) -> JsonResponse:
 
 @csrf_exempt  # a public, read-only API: no session, nothing a forged request could change
 @rate_limited("verify_api", per_minute=120, json=True)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def api_verify(request: HttpRequest) -> JsonResponse:
+    if request.method == "GET":
+        # GET .../certificates/verify is a lookup of the (malformed) code "verify".
+        return _one_lookup("verify")
     try:
         body = json.loads(request.body or b"")
         codes = body["codes"]
         if not isinstance(codes, list) or not all(isinstance(code, str) for code in codes):
             raise TypeError
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError, RequestDataTooBig):
         return JsonResponse(
             {"error": _('Send JSON like {"codes": ["CEU-7K3M-Q9XZ-4T2P-HW8R"]}.')}, status=400
         )
