@@ -6,9 +6,9 @@ import hashlib
 import json
 
 from django import forms
-from django.core.exceptions import RequestDataTooBig
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
