@@ -21,6 +21,7 @@ urlpatterns = [
     path("courses/<slug:slug>/attest/", assessment.attest, name="attest"),
     path("certificates/<str:code>.pdf", credentials.certificate_pdf, name="certificate_pdf"),
     path("my/transcript/", credentials.transcript, name="transcript"),
+    path("my/transcript.pdf", credentials.transcript_pdf, name="transcript_pdf"),
     path("verify/", credentials.verify, name="verify"),
     path("verify/pdf/", credentials.verify_pdf, name="verify_pdf"),
     path("verify/<str:code>/", credentials.verify_code, name="verify_code"),

@@ -416,3 +416,27 @@ def test_public_lookups_are_rate_limited_per_address(client, certificate, settin
         reverse("courses:verify_code", args=[certificate.code]), REMOTE_ADDR="203.0.113.9"
     )
     assert other.status_code == 200  # another address has its own allowance
+
+
+def test_the_transcript_downloads_as_a_pdf(learner_client, certificate, tmp_path):
+    import subprocess
+
+    response = learner_client.get(reverse("courses:transcript_pdf"))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    path = tmp_path / "transcript.pdf"
+    path.write_bytes(response.content)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Continuing education transcript" in text
+    assert certificate.code in text
+    assert "Ruptures and ghosting" in text
+    assert "LCSW-R 0123456" in text
+
+
+def test_the_transcript_pdf_needs_a_signed_in_learner(client):
+    response = client.get(reverse("courses:transcript_pdf"))
+
+    assert response.status_code == 302

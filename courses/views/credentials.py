@@ -23,6 +23,7 @@ from courses.api_schema import OPENAPI
 from courses.codes import CodeProblem, parse_code
 from courses.models import Certificate
 from courses.services.credentials import verify_url
+from courses.services.transcript_pdf import render_transcript_pdf
 
 MAX_PDF_BYTES = 5 * 1024 * 1024
 MAX_CODES_PER_REQUEST = 100
@@ -65,6 +66,17 @@ def certificate_pdf(request: HttpRequest, code: str) -> HttpResponse:
         filename=f"{certificate.code}.pdf",
         content_type="application/pdf",
     )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_GET
+def transcript_pdf(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(
+        render_transcript_pdf(user=request.user), content_type="application/pdf"
+    )
+    response["Content-Disposition"] = 'attachment; filename="ce-transcript.pdf"'
     response["Cache-Control"] = "private, no-store"
     return response
 
@@ -156,7 +168,7 @@ class PdfCheckForm(forms.Form):
 @never_cache
 @require_http_methods(["GET", "POST"])
 def verify_pdf(request: HttpRequest) -> HttpResponse:
-    form = PdfCheckForm(request.POST or None, request.FILES or None)
+    form = PdfCheckForm(request.POST, request.FILES) if request.method == "POST" else PdfCheckForm()
     outcome = None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]

@@ -1,0 +1,390 @@
+"""Certificate PDFs: one landscape page, PDF/A-3b, the issued snapshot embedded as certificate.json.
+
+WeasyPrint lays out templates/pdf/certificate.html. It may read the project's own static files
+and nothing else: `StaticFilesOnlyFetcher` refuses every other address (http, https, ftp, data,
+files outside the static folders), so neither a learner's name nor anything else on the page can
+make the renderer reach the network or the file system. The template escapes every value of the
+snapshot, so markup in one is printed as text."""
+
+from __future__ import annotations
+
+import json
+import logging
+import mimetypes
+import posixpath
+import threading
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+from urllib.request import OpenerDirector, url2pathname
+
+import segno
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+from django.utils.timezone import localtime
+from weasyprint import HTML, Attachment
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+logger = logging.getLogger(__name__)
+
+TEMPLATE = "pdf/certificate.html"
+ATTACHMENT_NAME = "certificate.json"
+PDF_OPTIONS = {"pdf_variant": "pdf/a-3b"}
+
+# Relative URLs in the template (the stylesheet, the ornament) resolve against this address and
+# are served from the static folders; the host is reserved (RFC 2606) and never contacted.
+_STATIC_ORIGIN = "https://static.invalid/"
+
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+@dataclass(frozen=True)
+class PageSize:
+    css: str  # the @page size
+    height_in: float  # the landscape page's height, inches
+
+
+PAGE_SIZES = {
+    "letter": PageSize("letter landscape", 8.5),
+    "a4": PageSize("A4 landscape", 210 / 25.4),
+}
+# The page frame, inches: margin outside the outer rule, the rule, the gap to the inner frame.
+_PAGE_MARGIN_IN = 0.35
+_PAGE_BORDER_IN = 1 / 96
+_PAGE_PADDING_IN = 0.07
+
+# Sizes from certificate.css, inches and rem: the sheet's border, the body row's top padding, the
+# foot row's bottom padding, the QR code, and the foot's text below and beside the QR code.
+_SHEET_BORDER_IN = 2.4 / 72
+_BODY_PAD_IN = 0.2
+_FOOT_PAD_IN = 0.14
+_QR_IN = 0.95
+_FOOT_REM = 0.3 + 0.3 + 2 * 0.68 * 1.3
+
+# Type scale steps, tried in order until the certificate fits on one page: the root font size in
+# points and the gaps between sections in rem. A usual certificate fits at the first step; long
+# titles, long names and several approvals take the later ones.
+_DENSITIES = (
+    (11.0, 2.6),
+    (11.0, 1.4),
+    (10.0, 0.8),
+    (9.0, 0.55),
+    (8.0, 0.4),
+    (7.0, 0.3),
+    (6.2, 0.2),
+)
+
+
+class ForbiddenURL(ValueError):
+    """The certificate renderer may read only the project's own static files."""
+
+
+def static_base_url() -> str:
+    """The address the template's relative URLs resolve against."""
+    return urljoin(_STATIC_ORIGIN, settings.STATIC_URL)
+
+
+def _static_roots() -> list[Path]:
+    roots = []
+    for finder in finders.get_finders():
+        for storage in getattr(finder, "storages", {}).values():
+            location = getattr(storage, "location", None)
+            if location:
+                roots.append(Path(location).resolve())
+    return roots
+
+
+class StaticFilesOnlyFetcher(URLFetcher):
+    """A WeasyPrint URL fetcher that serves files found by the staticfiles finders, either under
+    `static_base_url()` (or an absolute STATIC_URL) or as file: URLs inside a static folder, and
+    raises `ForbiddenURL` for anything else. It has no network handler at all.
+
+    With `fail_on_errors` (the default here) a refused address stops the rendering instead of
+    being skipped with a warning: the template is ours, so any other fetch is a bug."""
+
+    def __init__(self, *, fail_on_errors: bool = True):
+        # Deliberately not URLFetcher.__init__, which installs urllib's HTTP, FTP and file
+        # handlers: this opener has none, and `fetch` below never calls the base class's.
+        OpenerDirector.__init__(self)
+        self._fail_on_errors = fail_on_errors
+        self._request = None
+
+    def fetch(self, url, headers=None):
+        """Serve `url` from the static folders; `ForbiddenURL` for any other address."""
+        path = self.resolve(url)
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        if content_type.startswith("text/") or content_type == "image/svg+xml":
+            content_type += "; charset=utf-8"
+        return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
+
+    def resolve(self, url: str) -> Path:
+        """The static file `url` names; `ForbiddenURL` for any other address."""
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme == "file":
+            if parts.netloc not in ("", "localhost"):
+                raise ForbiddenURL(f"Not a local file: {url}")
+            path = Path(url2pathname(unquote(parts.path))).resolve()
+            if path.is_file() and any(path.is_relative_to(root) for root in _static_roots()):
+                return path
+            raise ForbiddenURL(f"Not a file in the static folders: {url}")
+        base = static_base_url()
+        bare = url.split("#", 1)[0].split("?", 1)[0]
+        if scheme in ("http", "https") and bare.startswith(base):
+            relative = posixpath.normpath(unquote(bare[len(base) :]))
+            if (
+                not relative.startswith(("/", "."))
+                and "\\" not in relative
+                and "\0" not in relative
+            ):
+                found = finders.find(relative)
+                if found and Path(found).is_file():
+                    return Path(found).resolve()
+        raise ForbiddenURL(f"The certificate renderer fetches no {url}")
+
+
+_thread = threading.local()
+
+
+def _font_config() -> FontConfiguration:
+    """One font configuration per thread, kept between renders: Pango's font map then keeps its
+    fonts loaded and its shaping caches warm (about 35 ms of each certificate otherwise). Pango
+    font maps are not thread-safe, hence one per thread. The template has no @font-face rule, so
+    nothing one document does changes what the next one gets."""
+    config = getattr(_thread, "font_config", None)
+    if config is None:
+        config = _thread.font_config = FontConfiguration()
+    return config
+
+
+def _long_date(value: str) -> str:
+    day = date.fromisoformat(value[:10])
+    return f"{_MONTHS[day.month - 1]} {day.day}, {day.year}"
+
+
+def _hours_label(hours: str) -> str:
+    try:
+        one = Decimal(hours) == 1
+    except (InvalidOperation, TypeError):
+        one = False
+    return "CE hour" if one else "CE hours"
+
+
+def _issued(snapshot: dict) -> datetime | None:
+    try:
+        issued = datetime.fromisoformat(snapshot.get("issued_at") or "")
+    except ValueError:
+        return None
+    return issued.astimezone(UTC) if issued.tzinfo else issued.replace(tzinfo=UTC)
+
+
+def _qr_svg(verify_url: str) -> str:
+    # segno writes only its own path data: verify_url never reaches the markup.
+    return segno.make(verify_url, error="m").svg_inline(
+        scale=1, border=4, dark="#000", omitsize=True
+    )
+
+
+def _size_class(text: str, steps: tuple[tuple[int, str], ...]) -> str:
+    for limit, name in steps:
+        if len(text) > limit:
+            return name
+    return ""
+
+
+def _context(snapshot: dict, verify_url: str, page: PageSize) -> dict:
+    provider = snapshot.get("provider") or {}
+    approvals = [
+        {**approval, "hours_label": _hours_label(approval.get("hours", ""))}
+        for approval in snapshot.get("approvals") or []
+    ]
+    address = ", ".join(
+        line.strip() for line in (provider.get("address") or "").splitlines() if line.strip()
+    )
+    contact = [
+        item
+        for item in (
+            address,
+            provider.get("email"),
+            provider.get("phone"),
+            provider.get("website"),
+        )
+        if item
+    ]
+    completion_date = _long_date(snapshot["completion_date"])
+    hours = snapshot.get("ce_hours", "")
+    facts = [
+        ("CE hours", f"{hours} {_hours_label(hours)}"),
+        ("Format", snapshot.get("format", "")),
+        ("Completed", completion_date),
+        ("Presenter", snapshot.get("presenter", "")),
+    ]
+    facts = [(label, value) for label, value in facts if value]
+    # Each column as wide as its text wants, within bounds: the table has a fixed layout (fast)
+    # and a long value wraps in its own column.
+    wants = [min(max(len(value), 14), 60) for _label, value in facts]
+    issued = _issued(snapshot)
+    columns = 2 if len(approvals) > 1 else 1
+    name = snapshot.get("learner_name", "")
+    title = snapshot.get("course_title", "")
+    return {
+        "s": snapshot,
+        "provider": provider,
+        "sample": not provider.get("configured", False),
+        "approvals": approvals,
+        "contact": contact,
+        "completion_date": completion_date,
+        "facts": [
+            {"label": label, "value": value, "width": f"{100 * want / sum(wants):.2f}%"}
+            for (label, value), want in zip(facts, wants, strict=True)
+        ],
+        # The site's own time zone, as for the completion date.
+        "issued_date": _long_date(localtime(issued).date().isoformat()) if issued else "",
+        "issued_iso": issued.isoformat() if issued else "",
+        "verify_url": verify_url,
+        "qr_svg": mark_safe(_qr_svg(verify_url)),  # noqa: S308 segno's own SVG, no input text
+        "page_css_size": page.css,
+        "page_margin": f"{_PAGE_MARGIN_IN}in",
+        "page_border": f"{_PAGE_BORDER_IN}in",
+        "page_padding": f"{_PAGE_PADDING_IN}in",
+        "page_height_in": page.height_in,
+        "name_class": _size_class(name, ((90, "name-xxl"), (56, "name-xl"), (34, "name-l"))),
+        "title_class": _size_class(title, ((170, "title-xl"), (110, "title-l"), (70, "title-m"))),
+        # Side by side when there are several: statements are long and the page is wide.
+        "approval_columns": columns,
+        "approval_rows": [approvals[i : i + columns] for i in range(0, len(approvals), columns)],
+    }
+
+
+def _sizes(page_height_in: float, density: int) -> dict:
+    """The type size, the gaps and the two rows' heights (inches) for one density step. The
+    numbers go in as strings: the template must not localise them ("9,5pt" is no CSS)."""
+    font_pt, gap = _DENSITIES[density]
+    rem_in = font_pt / 72
+    frame = 2 * (_PAGE_MARGIN_IN + _PAGE_BORDER_IN + _PAGE_PADDING_IN + _SHEET_BORDER_IN)
+    # The foot: the QR code, then the contact line (room for two lines), as in certificate.css.
+    foot = _QR_IN + _FOOT_REM * rem_in
+    body = page_height_in - frame - _BODY_PAD_IN - _FOOT_PAD_IN - foot - 0.02  # 0.02: rounding
+    return {
+        "font_pt": f"{font_pt:g}",
+        "gap": f"{gap:g}",
+        "foot_height": f"{foot:.3f}in",
+        "body_height": f"{body:.3f}in",
+    }
+
+
+def _render_document(context: dict, density: int, fetcher: URLFetcher):
+    sizes = _sizes(context["page_height_in"], density)
+    html = render_to_string(TEMPLATE, {**context, **sizes})
+    return HTML(string=html, base_url=static_base_url(), url_fetcher=fetcher).render(
+        font_config=_font_config(), **PDF_OPTIONS
+    )
+
+
+def _fits(document) -> bool:
+    """One page, and nothing laid out past its content area (a long unbreakable word could run
+    off the side without making a second page)."""
+    if len(document.pages) != 1:
+        return False
+    page_box = getattr(document.pages[0], "_page_box", None)
+    if page_box is None:  # WeasyPrint's internals changed: the page count is all we can check
+        return True
+    left, top = page_box.content_box_x(), page_box.content_box_y()
+    right, bottom = left + page_box.width, top + page_box.height
+    slack = 1.5  # CSS px: rounding in line boxes
+    stack = list(page_box.children)
+    while stack:
+        box = stack.pop()
+        if getattr(box, "is_absolutely_positioned", lambda: False)():
+            continue  # the sample watermark is placed and clipped on purpose
+        if box.width is not None and box.height is not None and box.position_x is not None:
+            x, y = box.border_box_x(), box.border_box_y()
+            if (
+                x < left - slack
+                or y < top - slack
+                or x + box.border_width() > right + slack
+                or y + box.border_height() > bottom + slack
+            ):
+                return False
+        stack.extend(getattr(box, "children", ()))
+    return True
+
+
+def _page_size(page_size: str) -> PageSize:
+    try:
+        return PAGE_SIZES[page_size.lower()]
+    except (KeyError, AttributeError):
+        raise ValueError(
+            f"page_size must be one of {', '.join(PAGE_SIZES)}, not {page_size!r}"
+        ) from None
+
+
+def render_certificate_pdf(snapshot: dict, *, verify_url: str, page_size: str = "letter") -> bytes:
+    """PDF/A-3b bytes of one certificate: one page, US Letter landscape ("letter") or A4
+    landscape ("a4"), with the snapshot embedded as certificate.json. Fetches nothing from the
+    network."""
+    page = _page_size(page_size)
+    context = _context(snapshot, verify_url, page)
+    fetcher = StaticFilesOnlyFetcher()
+    # Several long statements never fit in the largest type: skip the renders bound to fail.
+    start = min(max(len(context["approvals"]) - 2, 0), 2)
+    for density in range(start, len(_DENSITIES)):
+        document = _render_document(context, density, fetcher)
+        if _fits(document):
+            break
+    else:
+        # Far past any real certificate (a 250-character title, a 150-character name and five
+        # approvals fit). The learner still gets their certificate, on more than one page.
+        logger.error(
+            "Certificate %s does not fit on one page even in the smallest type: %s pages",
+            snapshot.get("code"),
+            len(document.pages),
+        )
+    issued = _issued(snapshot)
+    attachment = Attachment(
+        string=json.dumps(snapshot, ensure_ascii=False, indent=2, sort_keys=True),
+        name=ATTACHMENT_NAME,
+        description="The certificate record as issued (JSON)",
+        relationship="Data",
+        created=issued,
+        modified=issued,
+        url_fetcher=fetcher,
+    )
+    return document.write_pdf(**PDF_OPTIONS, attachments=[attachment])
+
+
+def minimal_pdf() -> bytes:
+    """A one-page WeasyPrint document with one line of text, rendered the same way: the
+    baseline benchmarks compare against."""
+    html = (
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>Minimal</title><style>"
+        "@page { size: letter landscape; margin: 0.5in }"
+        ' body { font-family: "DejaVu Serif"; font-size: 12pt }'
+        "</style></head><body><p>Certificate of Completion</p></body></html>"
+    )
+    fetcher = StaticFilesOnlyFetcher()
+    document = HTML(string=html, base_url=static_base_url(), url_fetcher=fetcher).render(
+        font_config=_font_config(), **PDF_OPTIONS
+    )
+    attachment = Attachment(
+        string="{}", name=ATTACHMENT_NAME, relationship="Data", url_fetcher=fetcher
+    )
+    return document.write_pdf(**PDF_OPTIONS, attachments=[attachment])

@@ -1,0 +1,153 @@
+"""From completion to the learner's inbox: the PDF is rendered after commit, stored once with its
+SHA-256, e-mailed with the file attached, and recognised byte for byte when a board uploads it."""
+
+import hashlib
+import time
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.tests.factories import LicenceFactory
+from courses.models import Certificate
+from courses.services import credentials
+from courses.tasks import render_certificate
+from courses.tests.factories import (
+    AccreditorFactory,
+    ApprovalFactory,
+    CourseFactory,
+    EnrollmentFactory,
+)
+
+
+def completed_enrollment(learner):
+    LicenceFactory(user=learner, profession="psychologist", jurisdiction="CA", number="PSY 12345")
+    course = CourseFactory(slug="ghosting", title="Ruptures and ghosting")
+    ApprovalFactory(course=course, accreditor=AccreditorFactory(short_name="APA"))
+    return EnrollmentFactory(user=learner, course=course, completed_at=timezone.now())
+
+
+@pytest.fixture
+def issued(db, learner, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        certificate = credentials.issue_certificate(enrollment=completed_enrollment(learner))
+    certificate.refresh_from_db()
+    return certificate
+
+
+def test_issuing_renders_stores_hashes_and_emails_the_pdf(issued, learner, mailoutbox):
+    pdf = issued.pdf.read()
+
+    assert pdf.startswith(b"%PDF-")
+    assert issued.pdf_sha256 == hashlib.sha256(pdf).hexdigest()
+    assert issued.rendered_at is not None
+    assert issued.emailed_at is not None
+    assert len(mailoutbox) == 1
+    message = mailoutbox[0]
+    assert message.to == [learner.email]
+    assert message.subject == "Your certificate: Ruptures and ghosting"
+    assert issued.code in message.body
+    assert f"/verify/{issued.code}/" in message.body
+    assert message.alternatives[0][1] == "text/html"
+    assert message.attachments == [(f"{issued.code}.pdf", pdf, "application/pdf")]
+    kinds = list(issued.events.values_list("kind", flat=True))
+    assert kinds == ["issued", "rendered", "emailed"]
+
+
+def test_running_the_task_again_leaves_one_file_and_sends_nothing_more(
+    issued, mailoutbox, settings
+):
+    render_certificate.delay(issued.pk)
+    render_certificate.delay(issued.pk)
+
+    certificate = Certificate.objects.get(pk=issued.pk)
+    assert certificate.pdf_sha256 == issued.pdf_sha256
+    stored = list((settings.MEDIA_ROOT / "certificates").iterdir())
+    assert [path.name for path in stored] == [f"{issued.code}.pdf"]
+    assert len(mailoutbox) == 1
+
+
+def check(client, content: bytes, name: str = "certificate.pdf"):
+    return client.post(reverse("courses:verify_pdf"), {"file": SimpleUploadedFile(name, content)})
+
+
+def test_the_original_pdf_is_recognised(client, issued):
+    page = check(client, issued.pdf.read()).content.decode()
+
+    assert "This is the unaltered original" in page
+    assert issued.code in page
+    assert "The certificate is valid." in page
+
+
+def test_a_one_byte_change_is_reported_altered(client, issued):
+    pdf = bytearray(issued.pdf.read())
+    pdf[len(pdf) // 2] ^= 0x01
+
+    page = check(client, bytes(pdf)).content.decode()
+
+    assert "Altered or not issued here." in page
+    assert issued.code not in page
+
+
+def test_a_revoked_original_says_it_no_longer_counts(client, issued, django_user_model):
+    registrar = django_user_model.objects.create_user("r@example.com", "x", full_name="R")
+    credentials.revoke_certificate(certificate=issued, reason="Fraud", acting_user=registrar)
+
+    page = check(client, issued.pdf.read()).content.decode()
+
+    assert "This is the unaltered original" in page
+    assert "But the certificate has been revoked" in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("content", "message", "status"),
+    [
+        (b"GIF89a not a pdf at all", "Not a PDF.", 200),
+        (b"", "The submitted file is empty.", 400),
+    ],
+)
+def test_other_files_are_named_plainly(client, content, message, status):
+    response = check(client, content, name="scan.gif")
+
+    assert response.status_code == status
+    assert message in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_oversized_uploads_are_refused(client):
+    response = check(client, b"%PDF-" + b"0" * (5 * 1024 * 1024 + 1))
+
+    assert response.status_code == 400
+    assert "larger than a certificate can be" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_no_file_is_answered_on_the_form(client):
+    response = client.post(reverse("courses:verify_pdf"), {})
+
+    assert response.status_code == 400
+    assert "This field is required." in response.content.decode()
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_certificate_is_rendered_by_a_real_worker(learner, celery_worker, settings):
+    settings.MEDIA_ROOT = celery_worker.media_root
+
+    certificate = credentials.issue_certificate(enrollment=completed_enrollment(learner))
+
+    deadline = time.monotonic() + 60
+    while not Certificate.objects.filter(pk=certificate.pk, emailed_at__isnull=False).exists():
+        assert time.monotonic() < deadline, "the worker did not render and e-mail in time"
+        time.sleep(0.2)
+    certificate.refresh_from_db()
+    pdf = (celery_worker.media_root / certificate.pdf.name).read_bytes()
+    assert pdf.startswith(b"%PDF-")
+    assert hashlib.sha256(pdf).hexdigest() == certificate.pdf_sha256
+    assert list(certificate.events.values_list("kind", flat=True)) == [
+        "issued",
+        "rendered",
+        "emailed",
+    ]
