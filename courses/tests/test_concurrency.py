@@ -97,3 +97,19 @@ def test_two_submissions_at_the_same_moment_grade_the_attempt_once(learner):
     attempt.refresh_from_db()
     assert str(attempt.score) == sorted(outcomes)[0]
     assert attempt.submitted_at is not None
+
+
+def test_twenty_threads_completing_one_enrollment_make_one_certificate(learner):
+    from django.utils import timezone
+
+    from courses.models import Certificate
+    from courses.services import credentials
+
+    enrollment = EnrollmentFactory(
+        user=learner, course=CourseFactory(slug="ghosting"), completed_at=timezone.now()
+    )
+
+    codes = run_together(20, lambda: credentials.issue_certificate(enrollment=enrollment).code)
+
+    assert len(set(codes)) == 1
+    assert Certificate.objects.filter(enrollment=enrollment).count() == 1
