@@ -1,11 +1,26 @@
 """The catalog in the admin. Authoring tools (import from an episode, publish checklist, reports)
 build on these registrations."""
 
-from django.contrib import admin
+from functools import partial
 
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from .admin_import import import_episode
+from .admin_reports import ce_broker_csv, completion_roster_csv, course_report_view
 from .models import (
     Accreditor,
     AccreditorProfession,
+    Certificate,
+    CertificateEvent,
     Choice,
     Course,
     CourseApproval,
@@ -22,10 +37,15 @@ from .models import (
     Reference,
     Topic,
 )
+from .services import credentials, publishing
+
+# An address typed without its scheme is taken as https (Django 6's default already).
+HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
+    formfield_overrides = HTTPS_URLS
     list_display = ["name", "email", "is_configured"]
 
     def has_add_permission(self, request) -> bool:
@@ -39,6 +59,7 @@ class AccreditorProfessionInline(admin.TabularInline):
 
 @admin.register(Accreditor)
 class AccreditorAdmin(admin.ModelAdmin):
+    formfield_overrides = HTTPS_URLS
     list_display = ["short_name", "name", "provider_number", "approved_from", "approved_until"]
     search_fields = ["name", "short_name", "provider_number"]
     inlines = [AccreditorProfessionInline]
@@ -53,6 +74,7 @@ class TopicAdmin(admin.ModelAdmin):
 
 @admin.register(Episode)
 class EpisodeAdmin(admin.ModelAdmin):
+    formfield_overrides = HTTPS_URLS
     list_display = ["title", "show", "published_on", "duration_seconds"]
     search_fields = ["title", "show"]
 
@@ -70,6 +92,7 @@ class ObjectiveInline(admin.TabularInline):
 
 
 class ReferenceInline(admin.TabularInline):
+    formfield_overrides = HTTPS_URLS
     model = Reference
     extra = 0
     ordering = ["position"]
@@ -81,15 +104,59 @@ class ApprovalInline(admin.TabularInline):
     autocomplete_fields = ["accreditor"]
 
 
+class QuestionInline(admin.TabularInline):
+    """The post-test at a glance; each question opens with its choices to edit them together."""
+
+    model = Question
+    extra = 0
+    ordering = ["position"]
+    fields = ["position", "kind", "text"]
+    show_change_link = True
+
+
+class PrintedInlineMixin:
+    """Once certificates print the course, what they print is fixed: change it in a new edition."""
+
+    def _printed(self, obj) -> bool:
+        return obj is not None and publishing.has_issued_certificates(obj)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return not self._printed(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return not self._printed(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return not self._printed(obj) and super().has_delete_permission(request, obj)
+
+
+class PrintedApprovalInline(PrintedInlineMixin, ApprovalInline):
+    pass
+
+
 @admin.register(Course)
 class CourseAdmin(admin.ModelAdmin):
     list_display = ["title", "status", "ce_hours", "format", "level", "published_at"]
     list_filter = ["status", "format", "level", "topics"]
     search_fields = ["title", "slug", "presenter_name"]
-    prepopulated_fields = {"slug": ["title"]}
     filter_horizontal = ["topics"]
     autocomplete_fields = ["episode"]
-    inlines = [ObjectiveInline, LessonInline, ReferenceInline, ApprovalInline]
+    inlines = [
+        ObjectiveInline,
+        LessonInline,
+        ReferenceInline,
+        PrintedApprovalInline,
+        QuestionInline,
+    ]
+
+    def get_prepopulated_fields(self, request, obj=None):
+        # The slug follows the title while a course is being created; after that it is its
+        # address, and its title may be fixed by issued certificates.
+        return {"slug": ["title"]} if obj is None else {}
+
+    actions = ["publish_selected", "archive_selected", "copy_as_new_edition"]
+    change_form_template = "admin/courses/course/change_form.html"
+    change_list_template = "admin/courses/course/change_list.html"
     fieldsets = [
         (None, {"fields": ["title", "slug", "status", "published_at", "summary", "description"]}),
         ("Audience", {"fields": ["topics", "target_audience", "level", "format", "episode"]}),
@@ -112,6 +179,117 @@ class CourseAdmin(admin.ModelAdmin):
         ),
         ("Disclosures", {"fields": ["conflicts_of_interest", "commercial_support"]}),
     ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Status changes only through Publish (which checks the course) and Archive.
+        readonly = ["status", "published_at"]
+        if obj is not None and publishing.has_issued_certificates(obj):
+            readonly += publishing.PRINTED_FIELDS
+        return readonly
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        # Courses are archived, never deleted: enrollments and certificates refer to them.
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.enrollments.exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_urls(self):
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "import/",
+                view(partial(import_episode, admin_site=self.admin_site)),
+                name=f"{info}_import",
+            ),
+            path(
+                "roster.csv",
+                view(partial(completion_roster_csv, admin_site=self.admin_site)),
+                name=f"{info}_roster",
+            ),
+            path(
+                "ce-broker.csv",
+                view(partial(ce_broker_csv, admin_site=self.admin_site)),
+                name=f"{info}_ce_broker",
+            ),
+            path(
+                "<path:object_id>/report/",
+                view(partial(course_report_view, admin_site=self.admin_site)),
+                name=f"{info}_report",
+            ),
+            path(
+                "<path:object_id>/publish/",
+                view(self.publish_view),
+                name=f"{info}_publish",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        course = self.get_object(request, object_id)
+        extra_context = {
+            **(extra_context or {}),
+            "publish_checklist": publishing.publish_checklist(course) if course else [],
+            "printed": course is not None and publishing.has_issued_certificates(course),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def publish_view(self, request, object_id):
+        course = self.get_object(request, object_id)
+        if course is None:
+            raise Http404
+        if request.method != "POST" or not self.has_change_permission(request, course):
+            raise PermissionDenied
+        self._publish(request, course)
+        return redirect("admin:courses_course_change", course.pk)
+
+    def _publish(self, request, course: Course) -> None:
+        try:
+            publishing.publish_course(course=course, acting_user=request.user)
+        except publishing.PublishError as refusal:
+            self.message_user(
+                request,
+                format_html(
+                    "“{}” cannot be published yet. Missing: {}",
+                    course.title,
+                    format_html_join("", "<br>• {}", ((p,) for p in refusal.problems)),
+                ),
+                messages.ERROR,
+            )
+        else:
+            self.message_user(request, f"“{course.title}” is published.", messages.SUCCESS)
+
+    @admin.action(
+        description="Publish the selected courses (checks each first)", permissions=["change"]
+    )
+    def publish_selected(self, request, queryset):
+        for course in queryset:
+            self._publish(request, course)
+
+    @admin.action(description="Archive the selected courses", permissions=["change"])
+    def archive_selected(self, request, queryset):
+        for course in queryset:
+            publishing.archive_course(course=course, acting_user=request.user)
+        self.message_user(request, f"Archived {queryset.count()} course(s).", messages.SUCCESS)
+
+    @admin.action(description="Copy as a new edition (draft)", permissions=["add"])
+    def copy_as_new_edition(self, request, queryset):
+        for course in queryset:
+            edition = publishing.copy_as_new_edition(course=course, acting_user=request.user)
+            self.message_user(
+                request,
+                format_html(
+                    'New draft edition: <a href="{}">{}</a>',
+                    reverse("admin:courses_course_change", args=[edition.pk]),
+                    edition.slug,
+                ),
+                messages.SUCCESS,
+            )
 
 
 @admin.register(Policy)
@@ -226,3 +404,137 @@ class EvaluationResponseAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class CertificateEventInline(admin.TabularInline):
+    """The certificate's history: issued, rendered, e-mailed, revoked, reissued, and by whom."""
+
+    model = CertificateEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "kind", "actor", "detail"]
+    readonly_fields = fields
+    ordering = ["at", "pk"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class RevokeForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (shown on the verify page)",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=1000,
+    )
+
+
+@admin.register(Certificate)
+class CertificateAdmin(admin.ModelAdmin):
+    list_display = ["code", "learner_name", "course_title", "status", "issued_at", "rendered"]
+    list_filter = ["status", "enrollment__course", "issued_at"]
+    list_select_related = ["enrollment__course"]
+    date_hierarchy = "issued_at"
+    # The licence number is searched in the record as printed (the snapshot).
+    search_fields = ["code", "learner_name", "enrollment__user__email", "snapshot"]
+    readonly_fields = [
+        "code",
+        "status",
+        "learner_name",
+        "enrollment",
+        "issued_at",
+        "snapshot",
+        "pdf",
+        "pdf_sha256",
+        "rendered_at",
+        "emailed_at",
+        "revoked_at",
+        "revoked_reason",
+        "revoked_by",
+        "superseded_by",
+    ]
+    fields = readonly_fields
+    inlines = [CertificateEventInline]
+    actions = ["revoke_selected", "reissue_selected", "resend_selected"]
+
+    @admin.display(description="course", ordering="enrollment__course__title")
+    def course_title(self, certificate: Certificate) -> str:
+        return certificate.snapshot.get("course_title", "")
+
+    @admin.display(description="PDF", boolean=True)
+    def rendered(self, certificate: Certificate) -> bool:
+        return certificate.is_rendered
+
+    def has_add_permission(self, request) -> bool:
+        return False  # certificates are issued by completion, never typed in
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # kept for the retention period, with their history
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # a record: changed only by the actions below, which keep history
+
+    def has_revoke_permission(self, request) -> bool:
+        return request.user.has_perm("courses.revoke_certificate")
+
+    @admin.action(description="Revoke the selected certificates…", permissions=["revoke"])
+    def revoke_selected(self, request, queryset):
+        form = RevokeForm(request.POST if "reason" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            revoked = 0
+            for certificate in queryset:
+                try:
+                    credentials.revoke_certificate(
+                        certificate=certificate,
+                        reason=form.cleaned_data["reason"],
+                        acting_user=request.user,
+                    )
+                    revoked += 1
+                except credentials.CertificateError as refusal:
+                    self.message_user(request, f"{certificate.code}: {refusal}", messages.WARNING)
+            self.message_user(request, f"Revoked {revoked} certificate(s).", messages.SUCCESS)
+            return None
+        return TemplateResponse(
+            request,
+            "admin/courses/certificate/revoke.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Revoke certificates",
+                "certificates": queryset,
+                "form": form,
+                "action": "revoke_selected",
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "opts": self.opts,
+            },
+        )
+
+    @admin.action(
+        description="Reissue the selected certificates (new code)", permissions=["revoke"]
+    )
+    def reissue_selected(self, request, queryset):
+        for certificate in queryset:
+            try:
+                new = credentials.reissue_certificate(
+                    certificate=certificate,
+                    acting_user=request.user,
+                    reason="Reissued from the admin.",
+                )
+            except credentials.CertificateError as refusal:
+                self.message_user(request, f"{certificate.code}: {refusal}", messages.WARNING)
+            else:
+                self.message_user(
+                    request, f"{certificate.code} is replaced by {new.code}.", messages.SUCCESS
+                )
+
+    @admin.action(
+        description="E-mail the selected certificates to their learners again",
+        permissions=["revoke"],
+    )
+    def resend_selected(self, request, queryset):
+        sent = sum(
+            credentials.email_certificate(certificate_id=certificate.pk, force=True)
+            for certificate in queryset
+        )
+        self.message_user(request, f"E-mailed {sent} certificate(s).", messages.SUCCESS)

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class CoursesConfig(AppConfig):
     name = "courses"
     verbose_name = "Courses"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from .roles import sync_roles_after_migrate
+
+        post_migrate.connect(sync_roles_after_migrate, sender=self)

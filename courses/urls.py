@@ -17,6 +17,11 @@ urlpatterns = [
     path("courses/<slug:slug>/post-test/", assessment.post_test, name="post_test"),
     path("courses/<slug:slug>/post-test/start/", assessment.start_attempt, name="start_attempt"),
     path("courses/<slug:slug>/post-test/attempts/<int:pk>/", assessment.attempt, name="attempt"),
+    path(
+        "courses/<slug:slug>/post-test/preview/",
+        assessment.post_test_preview,
+        name="post_test_preview",
+    ),
     path("courses/<slug:slug>/evaluation/", assessment.evaluation, name="evaluation"),
     path("courses/<slug:slug>/attest/", assessment.attest, name="attest"),
     path("certificates/<str:code>.pdf", credentials.certificate_pdf, name="certificate_pdf"),

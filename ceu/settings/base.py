@@ -132,6 +132,8 @@ CEU_SITE_URL = env("CEU_SITE_URL", default="http://127.0.0.1:8000")
 # Certificates print on US Letter landscape, or A4 landscape with "a4".
 CEU_CERTIFICATE_PAGE_SIZE = env("CEU_CERTIFICATE_PAGE_SIZE", default="letter")
 
+# The provider number CE Broker issued, printed in its roster uploads.
+CEU_CE_BROKER_PROVIDER_NUMBER = env("CEU_CE_BROKER_PROVIDER_NUMBER", default="")
 # Public lookups allowed per client address a minute (verify pages, API, PDF check).
 CEU_RATE_LIMITS = {"verify": 60, "verify_api": 120, "verify_pdf": 10}
 # How many reverse proxies in front of the site append to X-Forwarded-For (0: use REMOTE_ADDR).
@@ -196,5 +198,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # WeasyPrint reports every step of every PDF at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "weasyprint.progress": {"level": "WARNING"},
+    },
 }

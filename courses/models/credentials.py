@@ -58,6 +58,9 @@ class Certificate(models.Model):
         verbose_name = _("certificate")
         verbose_name_plural = _("certificates")
         ordering = ["-issued_at"]
+        permissions = [
+            ("revoke_certificate", _("Can revoke, reissue and resend certificates")),
+        ]
         constraints = [
             # One certificate stands for an enrollment at a time; a reissue supersedes it.
             models.UniqueConstraint(

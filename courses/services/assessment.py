@@ -77,7 +77,7 @@ def _require_test_open(enrollment: Enrollment) -> None:
         raise AssessmentError(" ".join(blockers))
 
 
-def _snapshot(course) -> list[dict]:
+def snapshot_questions(course) -> list[dict]:
     """The bank in a fresh random order, choices shuffled, with the key as it stands now."""
     rng = random.SystemRandom()
     questions = list(Question.objects.filter(course=course).prefetch_related("choices"))
@@ -121,7 +121,7 @@ def start_attempt(*, enrollment: Enrollment) -> QuizAttempt:
     return QuizAttempt.objects.create(
         enrollment=enrollment,
         number=used + 1,
-        questions=_snapshot(course),
+        questions=snapshot_questions(course),
         pass_mark=course.pass_mark,
     )
 

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from courses import selectors
 from courses.forms import AttestationForm, EvaluationForm
-from courses.models import Enrollment, EvaluationResponse, QuizAttempt
+from courses.models import Course, Enrollment, EvaluationResponse, QuizAttempt
 from courses.services import assessment
 
 
@@ -181,3 +181,28 @@ def attest(request: HttpRequest, slug: str) -> HttpResponse:
     else:
         messages.success(request, _("Thank you: your attestation is recorded."))
     return redirect(_post_test_url(slug))
+
+
+@login_required
+@require_http_methods(["GET"])
+def post_test_preview(request: HttpRequest, slug: str) -> HttpResponse:
+    """The post-test exactly as a learner would see it, for staff previewing any course."""
+    if not selectors.can_preview(request.user):
+        raise Http404
+    course = Course.objects.filter(slug=slug).first()
+    if course is None:
+        raise Http404
+    preview = QuizAttempt(
+        number=1, questions=assessment.snapshot_questions(course), pass_mark=course.pass_mark
+    )
+    return render(
+        request,
+        "courses/attempt_form.html",
+        {
+            "course": course,
+            "attempt": preview,
+            "questions": selectors.questions_as_shown(preview),
+            "chosen": {},
+            "preview": True,
+        },
+    )

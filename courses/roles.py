@@ -1,0 +1,53 @@
+"""The two staff roles. Course authors build and preview courses; registrars look after
+enrollments, certificates and rosters and cannot edit courses. Superusers are for operators.
+
+Created by a data migration, and synced again after every migrate (and after the test suite
+flushes the database), so the groups always hold exactly these permissions."""
+
+ROLES = {
+    "Course authors": [
+        ("courses", "course", ["add", "change", "view"]),
+        ("courses", "lesson", ["add", "change", "delete", "view"]),
+        ("courses", "learningobjective", ["add", "change", "delete", "view"]),
+        ("courses", "reference", ["add", "change", "delete", "view"]),
+        ("courses", "courseapproval", ["add", "change", "delete", "view"]),
+        ("courses", "question", ["add", "change", "delete", "view"]),
+        ("courses", "choice", ["add", "change", "delete", "view"]),
+        ("courses", "topic", ["add", "change", "view"]),
+        ("courses", "episode", ["add", "change", "view"]),
+        ("courses", "accreditor", ["view"]),
+        ("courses", "policy", ["view"]),
+    ],
+    "Registrars": [
+        ("courses", "course", ["view"]),
+        ("courses", "enrollment", ["view"]),
+        ("courses", "lessonprogress", ["view"]),
+        ("courses", "quizattempt", ["view"]),
+        ("courses", "evaluationresponse", ["view"]),
+        ("courses", "certificate", ["view", "revoke"]),
+        ("courses", "certificateevent", ["view"]),
+        ("accounts", "user", ["view"]),
+        ("accounts", "licence", ["view"]),
+    ],
+}
+
+
+def sync_roles(group_model, permission_model) -> None:
+    """Create the role groups and give each exactly its permissions."""
+    for name, grants in ROLES.items():
+        group, _created = group_model.objects.get_or_create(name=name)
+        wanted = [
+            (app, f"{action}_{model}") for app, model, actions in grants for action in actions
+        ]
+        permissions = [
+            permission_model.objects.get(content_type__app_label=app, codename=codename)
+            for app, codename in wanted
+        ]
+        group.permissions.set(permissions)
+
+
+def sync_roles_after_migrate(sender, apps=None, **kwargs) -> None:
+    # `migrate` passes the migrated state's apps; `flush` (between transactional tests) does not.
+    if apps is None:
+        from django.apps import apps
+    sync_roles(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))

@@ -1,0 +1,176 @@
+"""Publishing, archiving and new editions: a course goes before learners only when it carries
+everything an accreditor would ask for, and once certificates print it, it changes only as a new
+edition so every roster reflects what was offered."""
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from courses.models import (
+    Certificate,
+    Choice,
+    Course,
+    CourseStatus,
+    Lesson,
+    Policy,
+    PolicyKind,
+    Question,
+)
+from courses.selectors import current_approvals
+from courses.services.assessment import required_questions
+from courses.services.catalog import credit_problems
+
+MINIMUM_OBJECTIVES = 3
+MINIMUM_REFERENCES = 3  # APA-approved sponsors ask for three to ten
+PLACEHOLDERS = {"", "to be confirmed", "tbc", "tbd", "write this lesson."}
+# Fields a certificate prints: fixed once a certificate has been issued for the course.
+PRINTED_FIELDS = [
+    "title",
+    "ce_hours",
+    "format",
+    "presenter_name",
+    "presenter_credentials",
+    "media_minutes",
+    "reading_word_count",
+]
+
+
+class PublishError(Exception):
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _missing(text: str) -> bool:
+    return text.strip().lower() in PLACEHOLDERS
+
+
+def publish_checklist(course: Course) -> list[str]:
+    """What the course still lacks before it may be published; empty when it is complete."""
+    problems = []
+    objectives = course.objectives.count()
+    if objectives < MINIMUM_OBJECTIVES:
+        problems.append(
+            _("At least %(n)d measurable learning objectives (it has %(have)d).")
+            % {"n": MINIMUM_OBJECTIVES, "have": objectives}
+        )
+    references = course.references.count()
+    if references < MINIMUM_REFERENCES:
+        problems.append(
+            _("At least %(n)d references (it has %(have)d).")
+            % {"n": MINIMUM_REFERENCES, "have": references}
+        )
+    if _missing(course.presenter_name) or _missing(course.presenter_credentials):
+        problems.append(_("The presenter's name and credentials."))
+    lessons = list(Lesson.objects.filter(course=course).order_by("position"))
+    if not lessons:
+        problems.append(_("At least one lesson."))
+    unwritten = [lesson.position for lesson in lessons if _missing(lesson.body)]
+    if unwritten:
+        problems.append(_("Text for lesson %(list)s.") % {"list": ", ".join(map(str, unwritten))})
+    if course.media_minutes <= 0 and course.reading_word_count <= 0:
+        problems.append(_("The credit calculation: media minutes or a reading word count."))
+    problems.extend(credit_problems(course, lessons))
+    questions = list(Question.objects.filter(course=course).prefetch_related("choices"))
+    needed = required_questions(course)
+    if len(questions) < needed:
+        problems.append(
+            _("At least %(n)d post-test questions for %(hours)s CE hours (it has %(have)d).")
+            % {"n": needed, "hours": course.ce_hours.normalize(), "have": len(questions)}
+        )
+    for question in questions:
+        correct = sum(choice.is_correct for choice in question.choices.all())
+        if (
+            question.choices.count() < 2
+            or correct == 0
+            or (question.kind == Question.Kind.SINGLE and correct != 1)
+        ):
+            problems.append(
+                _("Question %(n)d needs choices with the right number of correct answers.")
+                % {"n": question.position}
+            )
+    if not current_approvals(today=timezone.localdate()).filter(course=course).exists():
+        problems.append(_("A current approval from an accreditor."))
+    kinds = set(Policy.objects.values_list("kind", flat=True))
+    missing_policies = [label for kind, label in PolicyKind.choices if kind not in kinds]
+    if missing_policies:
+        problems.append(
+            _("The site's policies: %(list)s.") % {"list": ", ".join(map(str, missing_policies))}
+        )
+    return problems
+
+
+@transaction.atomic
+def publish_course(*, course: Course, acting_user: User | None = None) -> Course:
+    """Put the course in the catalog, or refuse with the checklist of what is missing."""
+    course = Course.objects.select_for_update().get(pk=course.pk)
+    problems = publish_checklist(course)
+    if problems:
+        raise PublishError(problems)
+    course.status = CourseStatus.PUBLISHED
+    course.published_at = course.published_at or timezone.now()
+    course.save(update_fields=["status", "published_at", "updated_at"])
+    return course
+
+
+@transaction.atomic
+def archive_course(*, course: Course, acting_user: User | None = None) -> Course:
+    """Take the course out of the catalog; its enrollments and certificates stay on record."""
+    course = Course.objects.select_for_update().get(pk=course.pk)
+    course.status = CourseStatus.ARCHIVED
+    course.save(update_fields=["status", "updated_at"])
+    return course
+
+
+def has_issued_certificates(course: Course) -> bool:
+    return Certificate.objects.filter(enrollment__course=course).exists()
+
+
+def _free_slug(base: str) -> str:
+    stem = slugify(base)[:100] or "course"
+    slug, number = stem, 2
+    while Course.objects.filter(slug=slug).exists():
+        slug = f"{stem}-{number}"
+        number += 1
+    return slug
+
+
+@transaction.atomic
+def copy_as_new_edition(*, course: Course, acting_user: User | None = None) -> Course:
+    """A draft copy of the course with its lessons, objectives, references, approvals and
+    post-test, to change what certificates print without changing what was offered."""
+    source = Course.objects.get(pk=course.pk)
+    topics = list(source.topics.all())
+    lessons = list(source.lessons.all())
+    objectives = list(source.objectives.all())
+    references = list(source.references.all())
+    approvals = list(source.approvals.all())
+    questions = list(source.questions.prefetch_related("choices"))
+
+    edition = source
+    edition.pk = None
+    edition._state.adding = True
+    edition.slug = _free_slug(f"{source.slug}-new-edition")
+    edition.status = CourseStatus.DRAFT
+    edition.published_at = None
+    edition.save()
+    edition.topics.set(topics)
+    for rows in (lessons, objectives, references, approvals):
+        for row in rows:
+            row.pk = None
+            row._state.adding = True
+            row.course = edition
+            row.save()
+    for question in questions:
+        choices = list(question.choices.all())
+        question.pk = None
+        question._state.adding = True
+        question.course = edition
+        question.save()
+        Choice.objects.bulk_create(
+            Choice(question=question, position=c.position, text=c.text, is_correct=c.is_correct)
+            for c in choices
+        )
+    return edition

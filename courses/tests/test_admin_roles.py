@@ -1,0 +1,159 @@
+"""Least privilege in the admin: one table of (role, page, expected status). Course authors build
+courses and cannot touch certificates; registrars handle enrollments, certificates and rosters and
+cannot edit courses; learners never get in; superusers are for operators."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.tests.factories import LicenceFactory, UserFactory
+from courses.models import Certificate, CourseStatus, Provider
+from courses.services import credentials
+from courses.tests.factories import (
+    ApprovalFactory,
+    CourseFactory,
+    EnrollmentFactory,
+    QuestionFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_second_factor(settings):
+    # The two-factor gate has its own tests (ceu/tests/test_admin_access.py).
+    settings.CEU_REQUIRE_STAFF_MFA = False
+
+
+@pytest.fixture
+def world(db):
+    course = CourseFactory(slug="ghosting")
+    ApprovalFactory(course=course)
+    QuestionFactory(course=course)
+    learner = UserFactory()
+    LicenceFactory(user=learner, jurisdiction="FL")
+    enrollment = EnrollmentFactory(user=learner, course=course, completed_at=timezone.now())
+    certificate = credentials.issue_certificate(enrollment=enrollment)
+    Provider.objects.create(name="Sample CE Provider", email="ce@example.org")
+    return {"course": course, "certificate": certificate, "enrollment": enrollment}
+
+
+def user_for(role: str):
+    if role == "superuser":
+        return UserFactory(is_staff=True, is_superuser=True)
+    if role == "learner":
+        return UserFactory()
+    user = UserFactory(is_staff=True)
+    user.groups.add(
+        Group.objects.get(name={"author": "Course authors", "registrar": "Registrars"}[role])
+    )
+    return user
+
+
+PAGES = {
+    "index": lambda w: reverse("admin:index"),
+    "courses": lambda w: reverse("admin:courses_course_changelist"),
+    "course add": lambda w: reverse("admin:courses_course_add"),
+    "course change": lambda w: reverse("admin:courses_course_change", args=[w["course"].pk]),
+    "course import": lambda w: reverse("admin:courses_course_import"),
+    "course report": lambda w: reverse("admin:courses_course_report", args=[w["course"].pk]),
+    "roster csv": lambda w: reverse("admin:courses_course_roster"),
+    "ce broker csv": lambda w: reverse("admin:courses_course_ce_broker") + "?state=FL",
+    "questions": lambda w: reverse("admin:courses_question_changelist"),
+    "certificates": lambda w: reverse("admin:courses_certificate_changelist"),
+    "certificate": lambda w: reverse(
+        "admin:courses_certificate_change", args=[w["certificate"].pk]
+    ),
+    "enrollments": lambda w: reverse("admin:courses_enrollment_changelist"),
+    "users": lambda w: reverse("admin:accounts_user_changelist"),
+    "provider": lambda w: reverse("admin:courses_provider_changelist"),
+    "post-test preview": lambda w: reverse("courses:post_test_preview", args=["ghosting"]),
+}
+
+#                      author registrar learner superuser
+EXPECTED = {
+    "index":             (200, 200, 403, 200),
+    "courses":           (200, 200, 403, 200),
+    "course add":        (200, 403, 403, 200),
+    "course change":     (200, 200, 403, 200),
+    "course import":     (200, 403, 403, 200),
+    "course report":     (403, 200, 403, 200),
+    "roster csv":        (403, 200, 403, 200),
+    "ce broker csv":     (403, 200, 403, 200),
+    "questions":         (200, 403, 403, 200),
+    "certificates":      (403, 200, 403, 200),
+    "certificate":       (403, 200, 403, 200),
+    "enrollments":       (403, 200, 403, 200),
+    "users":             (403, 200, 403, 200),
+    "provider":          (403, 403, 403, 200),
+    "post-test preview": (200, 200, 404, 200),
+}  # fmt: skip
+ROLES = ["author", "registrar", "learner", "superuser"]
+CASES = [
+    (role, page, EXPECTED[page][index]) for page in EXPECTED for index, role in enumerate(ROLES)
+]
+
+
+@pytest.mark.parametrize(("role", "page", "status"), CASES)
+def test_role_matrix(client, world, role, page, status):
+    client.force_login(user_for(role))
+
+    response = client.get(PAGES[page](world), follow=True)
+
+    assert response.status_code == status
+
+
+@pytest.mark.parametrize(("role", "allowed"), [("author", True), ("registrar", False)])
+def test_only_authors_publish(client, world, role, allowed):
+    course = world["course"]
+    course.status = CourseStatus.DRAFT
+    course.save()
+    client.force_login(user_for(role))
+
+    response = client.post(reverse("admin:courses_course_publish", args=[course.pk]))
+
+    assert response.status_code == (302 if allowed else 403)
+
+
+@pytest.mark.parametrize(("role", "allowed"), [("registrar", True), ("author", False)])
+def test_only_registrars_revoke(client, world, role, allowed):
+    certificate = world["certificate"]
+    client.force_login(user_for(role))
+
+    client.post(
+        reverse("admin:courses_certificate_changelist"),
+        {
+            "action": "revoke_selected",
+            "_selected_action": [certificate.pk],
+            "reason": "Attendance could not be confirmed.",
+        },
+    )
+
+    certificate.refresh_from_db()
+    assert (certificate.status == "revoked") is allowed
+
+
+def test_registrars_cannot_edit_courses(client, world):
+    course = world["course"]
+    client.force_login(user_for("registrar"))
+
+    client.post(
+        reverse("admin:courses_course_change", args=[course.pk]),
+        {"title": "Changed by a registrar"},
+    )
+
+    course.refresh_from_db()
+    assert course.title != "Changed by a registrar"
+
+
+def test_certificates_are_never_deleted_from_the_admin(client, world):
+    client.force_login(user_for("superuser"))
+    certificate = world["certificate"]
+
+    response = client.post(
+        reverse("admin:courses_certificate_delete", args=[certificate.pk]), {"post": "yes"}
+    )
+
+    assert response.status_code == 403
+    assert Certificate.objects.filter(pk=certificate.pk).exists()

@@ -1,0 +1,450 @@
+"""Importing a draft course from an episode's show notes: the real episode's notes, the rules the
+parser keeps, the input it refuses (creating nothing), and the admin page around it."""
+
+import os
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils.html import escape
+
+from accounts.tests.factories import UserFactory
+from courses.models import Course, CourseStatus, Episode, Lesson, Reference
+from courses.services import publishing
+from courses.services.catalog import count_words, credit_problems, supported_hours
+from courses.services.importing import (
+    MAX_TEXT_BYTES,
+    PLACEHOLDER_BODY,
+    ShowNotesError,
+    import_course,
+    parse_show_notes,
+)
+from courses.tests.factories import CourseFactory
+
+pytestmark = pytest.mark.django_db
+
+SEED = settings.BASE_DIR.parent / "shared" / "seed" / "episode-why-therapy-clients-ghost.txt"
+SEED_STARTS = [0, 75, 289, 440, 606, 725, 845, 1112, 1230, 1455]
+SEED_TITLES = [
+    "Why Therapy Clients Ghost",
+    "The Role of Trust in Building Strong Client Relationships",
+    "Creating Emotional Safety and Open Communication in Sessions",
+    "Recognizing Relational Patterns That Lead to Ghosting",
+    "When Missteps and Ruptures Cause Clients to Leave",
+    "The Importance of Consultation and Professional Support",
+    "Why Clients Feel Stuck and How to Re-Engage Them",
+    "Therapy Limitations and the Shift Toward Coaching",
+    "Coaching vs. Traditional Therapy: What Clinicians Need to Know",
+    "Free Resources and Growth Opportunities for Therapists",
+]
+
+SMALL = """Episode notes
+
+• 00:00 Welcome and overview
+• 02:30 Coaching vs. Traditional Therapy
+• 05:00 Closing thoughts
+
+A first paragraph that introduces the episode.
+
+Coaching versus Traditional Therapy
+
+Coaching looks forward; therapy treats.
+
+A Sub-Section Heading
+
+More about coaching.
+
+References:
+Doe, J. (2020). A study of things. Journal, 1, 2–3.
+"""
+
+
+@pytest.fixture
+def seed_text() -> str:
+    if not SEED.exists():
+        reason = f"The seed episode's show notes are not at {SEED} (shared/ beside the project)."
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return SEED.read_text(encoding="utf-8")
+
+
+def counts() -> tuple[int, int, int, int]:
+    return (
+        Course.objects.count(),
+        Lesson.objects.count(),
+        Episode.objects.count(),
+        Reference.objects.count(),
+    )
+
+
+# --- The real episode ---------------------------------------------------------------------------
+
+
+def test_the_seed_episode_imports_as_a_draft(seed_text):
+    course = import_course(text=seed_text)
+
+    assert course.status == CourseStatus.DRAFT
+    assert course.title == "Why Therapy Clients Ghost"
+    assert course.slug == "why-therapy-clients-ghost"
+    lessons = list(course.lessons.order_by("position"))
+    assert [lesson.position for lesson in lessons] == list(range(1, 11))
+    assert [lesson.title for lesson in lessons] == SEED_TITLES
+    assert [lesson.media_start_seconds for lesson in lessons] == SEED_STARTS
+    # Each chapter ends where the next begins; the last runs a minute without a duration.
+    assert [lesson.media_end_seconds for lesson in lessons] == [*SEED_STARTS[1:], 1455 + 60]
+    assert course.episode.duration_seconds == 1515
+    assert course.episode.title == "Why Therapy Clients Ghost"
+    assert course.episode.media_url == ""
+
+    references = list(course.references.order_by("position"))
+    assert [ref.position for ref in references] == [1, 2, 3]
+    assert [ref.doi for ref in references] == ["10.1186/s12888-023-04878-7", "", "10.1002/cpp.1987"]
+    assert references[1].url == (
+        "https://ruor.uottawa.ca/bitstreams/ce1bfd58-5df7-4b76-b70b-aa07460b2269/download"
+    )
+    assert references[0].citation.startswith("Hanevik, E., Røvik, F. M. G.")
+    assert references[0].citation.endswith("BMC Psychiatry, 23, 358.")
+    assert "http" not in " ".join(ref.citation for ref in references)
+
+
+def test_the_seed_article_goes_under_the_one_chapter_heading_it_repeats(seed_text):
+    """The article's only heading that matches a chapter is the episode title (chapter 1); its
+    other headings ("Relationship Ruptures and Why Clients Ghost"...) match no chapter at 0.8,
+    so they stay sub-headings of lesson 1 and the other lessons are left to write."""
+    course = import_course(text=seed_text)
+    lessons = list(course.lessons.order_by("position"))
+    first = lessons[0].body
+
+    assert first.startswith("In our work as therapists, it’s only a matter of time")
+    assert "Trust is the heartbeat of every therapeutic relationship." in first
+    assert "\n\n## The Connection Between Ghosting and Emotional Safety\n\n" in first
+    assert "\n\n## Relationship Ruptures and Why Clients Ghost\n\n" in first
+    # 0.78 from the chapter title: a sub-heading, not a new chapter.
+    assert "\n\n## Why Therapy Clients Ghost: Key Takeaways\n\n" in first
+    assert "- Am I creating emotional safety?\n- Am I addressing ruptures openly?" in first
+    assert first.rstrip().endswith("xoxo,\nDr. Lisa Marie Bobby")
+    # The page around the article stays out: the resources list and the page chrome.
+    for chrome in ["Resources:", "Hanevik", "Subscribe, Share & Follow", "Leave a Reply"]:
+        assert chrome not in first
+    # The title line shown twice on the page does not open the lesson.
+    assert "Why Therapy Clients Ghost\n" not in first
+    assert [lesson.body for lesson in lessons[1:]] == [PLACEHOLDER_BODY] * 9
+
+
+def test_the_seed_credit_follows_the_chapters_and_the_text(seed_text):
+    course = import_course(text=seed_text)
+    lessons = list(course.lessons.order_by("position"))
+
+    assert course.media_minutes == pytest.approx(1515 / 60, abs=0.01)
+    assert course.reading_word_count == count_words(lessons[0].body)
+    assert course.ce_hours == max(supported_hours(course.instruction_minutes), Decimal("0.25"))
+    assert course.minimum_engaged_minutes == int(course.ce_hours * 50)
+    assert credit_problems(course, lessons) == []
+    assert lessons[1].estimated_minutes == 4  # 75 s to 289 s, no reading
+    assert course.summary.startswith("In our work as therapists")
+    assert len(course.summary) <= 280
+    assert "Unfortunately, dealing with a client who ghosts" in course.description
+    assert "Trust is the heartbeat" not in course.description
+    assert len(course.description) <= 1200
+    # What the notes cannot say is left for the publish checklist to catch.
+    assert course.presenter_name.lower() in publishing.PLACEHOLDERS
+    assert course.presenter_credentials.lower() in publishing.PLACEHOLDERS
+    assert course.format == "home_study_audio"
+    assert course.level == "intermediate"
+    assert course.target_audience == "Licensed mental health clinicians"
+
+
+def test_a_second_import_gets_its_own_slug(seed_text):
+    first = import_course(text=seed_text)
+    second = import_course(text=seed_text)
+    third = import_course(text=seed_text, title="Why Therapy Clients Ghost")
+
+    assert [first.slug, second.slug, third.slug] == [
+        "why-therapy-clients-ghost",
+        "why-therapy-clients-ghost-2",
+        "why-therapy-clients-ghost-3",
+    ]
+
+
+# --- The parser ---------------------------------------------------------------------------------
+
+
+def test_hours_minutes_seconds_are_accepted():
+    course = import_course(
+        text="00:00 Opening\n59:59 Late in the hour\n1:02:03 Past the hour\n",
+        duration_seconds=4000,
+    )
+
+    lessons = list(course.lessons.order_by("position"))
+    assert [(lesson.media_start_seconds, lesson.media_end_seconds) for lesson in lessons] == [
+        (0, 3599),
+        (3599, 3723),
+        (3723, 4000),
+    ]
+    assert course.episode.duration_seconds == 4000
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "00:00 Opening",
+        "• 00:00 Opening",
+        "  - 00:00 Opening",
+        "* 00:00 Opening",
+        "1. 00:00 Opening",
+        "[00:00] Opening",
+        "(0:00:00) Opening",
+        "00:00 - Opening",
+        "00:00 – Opening",
+    ],
+)
+def test_chapter_lines_in_common_shapes(line):
+    parsed = parse_show_notes(f"{line}\n01:00 Next\n")
+
+    assert [(c.start_seconds, c.title) for c in parsed.chapters] == [(0, "Opening"), (60, "Next")]
+
+
+def test_the_body_is_cut_at_headings_that_match_chapters():
+    parsed = parse_show_notes(SMALL)
+
+    assert [c.title for c in parsed.chapters] == [
+        "Welcome and overview",
+        "Coaching vs. Traditional Therapy",
+        "Closing thoughts",
+    ]
+    # Text before the first matching heading belongs to the first chapter.
+    assert parsed.body_by_chapter[0] == (
+        "## Episode notes\n\nA first paragraph that introduces the episode."
+    )
+    # "versus" for "vs.": a close match still opens the chapter.
+    assert parsed.body_by_chapter[1] == (
+        "Coaching looks forward; therapy treats.\n\n"
+        "## A Sub-Section Heading\n\n"
+        "More about coaching."
+    )
+    assert parsed.body_by_chapter[2] == PLACEHOLDER_BODY
+    assert parsed.matched_chapters == {1}
+    assert [r.citation for r in parsed.references] == [
+        "Doe, J. (2020). A study of things. Journal, 1, 2–3."
+    ]
+
+
+def test_title_comes_from_the_first_chapter_unless_overridden():
+    assert parse_show_notes("00:00 Opening\n01:00 Next\n\nSome text.").title == "Opening"
+    course = import_course(text="00:00 Opening\n01:00 Next\n", title="  My own title ")
+    assert course.title == "My own title"
+    assert course.slug == "my-own-title"
+    assert course.episode.title == "My own title"
+
+
+def test_a_chapters_label_and_links_on_their_own_line():
+    parsed = parse_show_notes(
+        "Chapters:\n00:00 Opening\n01:00 Next\n\nBody text here.\n\nResources\n"
+        "Roe, R. (2019). A book. Publisher.\nhttps://doi.org/10.1000/xyz123\n"
+        "Poe, P. (n.d.). A page. doi:10.2000/abc.\n"
+        "Not a citation, no year.\n"
+        "Leave a Reply\nLow, L. (2021). After the page ends.\n"
+    )
+
+    assert parsed.body_by_chapter[0] == "Body text here."
+    assert [(r.citation, r.doi, r.url) for r in parsed.references] == [
+        ("Roe, R. (2019). A book. Publisher.", "10.1000/xyz123", ""),
+        ("Poe, P. (n.d.). A page.", "10.2000/abc", ""),
+    ]
+
+
+def test_timestamps_in_the_article_are_text_not_chapters():
+    parsed = parse_show_notes("00:00 Opening\n01:00 Next\n\nAt the start:\n10:00 is when.\n")
+
+    assert len(parsed.chapters) == 2
+    assert "10:00 is when." in parsed.body_by_chapter[0]
+
+
+def _chapters(n: int) -> str:
+    return "\n".join(f"{i // 60}:{i % 60:02d}:00 Chapter {i}" for i in range(n))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"text": ""}, "empty"),
+        ({"text": "  \n\t\n"}, "empty"),
+        ({"text": "00:00 Opening\x00\n01:00 Next"}, "NUL bytes"),
+        ({"text": "00:00 Opening \udcff\n01:00 Next"}, "not valid UTF-8"),
+        ({"text": b"00:00 Opening \xff\xfe\n"}, "not UTF-8"),
+        ({"text": "Just an article.\n\nNo chapters at all."}, "No chapter list found"),
+        (
+            {"text": "00:00 Opening\n05:00 Middle\n03:00 Back in time\n"},
+            r"Line 3 \(“03:00 Back in time”\): chapter times must increase, but 03:00 is "
+            r"before the previous chapter \(05:00, line 2\)",
+        ),
+        (
+            {"text": "00:00 Opening\n05:00 Middle\n05:00 Same again\n"},
+            r"Line 3 .*the same time as the previous chapter",
+        ),
+        ({"text": "00:00 Opening\n01:75 Bad seconds\n"}, r"Line 2 .*not a valid time"),
+        ({"text": "00:00 Opening\n1:75:00 Bad minutes\n"}, r"Line 2 .*not a valid time"),
+        (
+            {"text": "00:00 Opening\n30:00 Too late\n", "duration_seconds": 25 * 60},
+            r"Line 2: the chapter “Too late” starts at 30:00, at or past the end of the "
+            r"episode \(25:00\)",
+        ),
+        (
+            {"text": "00:00 Opening\n25:00 Right at the end\n", "duration_seconds": 25 * 60},
+            "at or past the end",
+        ),
+        ({"text": _chapters(201)}, "More than 200 chapters"),
+        ({"text": "00:00 Opening\n" + "x" * MAX_TEXT_BYTES}, "over 1 MB"),
+        ({"text": "00:00 Opening\n", "duration_seconds": 0}, "longer than zero"),
+        ({"text": "00:00 Opening\n", "duration_seconds": 25 * 3600}, "24 hours"),
+        ({"text": "00:00 Opening\n", "title": "T" * 201}, "longer than 200"),
+    ],
+)
+def test_bad_input_is_refused_and_nothing_is_created(kwargs, message):
+    CourseFactory()
+    before = counts()
+
+    with pytest.raises(ShowNotesError, match=message):
+        import_course(**kwargs)
+
+    assert counts() == before
+
+
+def test_two_hundred_chapters_are_allowed():
+    course = import_course(text=_chapters(200))
+
+    assert course.lessons.count() == 200
+
+
+# --- The admin page -----------------------------------------------------------------------------
+
+IMPORT_URL = reverse("admin:courses_course_import")
+
+
+@pytest.fixture(autouse=True)
+def _no_second_factor(settings):
+    # The two-factor gate has its own tests (ceu/tests/test_admin_access.py).
+    settings.CEU_REQUIRE_STAFF_MFA = False
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+def test_the_form_shows_in_the_admin(staff_client):
+    response = staff_client.get(IMPORT_URL)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'enctype="multipart/form-data"' in page
+    for name in ["notes", "file", "title", "media_url", "duration"]:
+        assert f'name="{name}"' in page
+    assert "00:00 Why Therapy Clients Ghost" in page  # the expected chapter format
+    assert escape("CE Trainings administration") in page  # the admin's own chrome
+    assert reverse("admin:courses_course_changelist") in page  # breadcrumbs
+
+
+def test_pasted_notes_become_a_draft_and_open_it(staff_client, seed_text):
+    response = staff_client.post(
+        IMPORT_URL,
+        {
+            "notes": seed_text,
+            "title": "",
+            "media_url": "/static/courses/demo/ghost.mp3",
+            "duration": "25:15",
+        },
+    )
+
+    course = Course.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:courses_course_change", args=[course.pk])
+    assert course.status == CourseStatus.DRAFT
+    assert course.lessons.count() == 10
+    assert course.episode.media_url == "/static/courses/demo/ghost.mp3"
+    assert course.episode.media_mime_type == "audio/mpeg"
+    assert course.episode.duration_seconds == 1515
+    assert LogEntry.objects.filter(object_id=str(course.pk)).exists()
+    shown = staff_client.get(IMPORT_URL).content.decode()
+    assert escape("Imported 10 chapters as a draft: Why Therapy Clients Ghost") in shown
+
+
+def test_an_uploaded_file_becomes_a_draft(staff_client, seed_text):
+    upload = SimpleUploadedFile(
+        "ghost.txt", b"\xef\xbb\xbf" + seed_text.encode("utf-8"), content_type="text/plain"
+    )
+
+    response = staff_client.post(
+        IMPORT_URL, {"notes": "", "file": upload, "title": "Clients who ghost", "duration": ""}
+    )
+
+    course = Course.objects.get()
+    assert response.status_code == 302
+    assert course.title == "Clients who ghost"
+    assert course.references.count() == 3
+
+
+def _file(content: bytes, name: str = "notes.txt") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type="text/plain")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"file": lambda: _file(b"")}, "The submitted file is empty."),
+        ({"file": lambda: _file(b"   \n\n")}, "The file is empty."),
+        ({"file": lambda: _file(b"\x00\x01\xff\xfe binary")}, "The file is binary, not text"),
+        ({"file": lambda: _file(b"00:00 Caf\xe9\n")}, "The file is not UTF-8 text"),
+        ({"file": lambda: _file(b"x" * (MAX_TEXT_BYTES + 1))}, "The file is over 1 MB"),
+        ({"file": lambda: _file(b"00:00 Opening\n", "notes.pdf")}, "Upload a .txt or .md file."),
+        (
+            {"notes": "00:00 Opening\n", "file": lambda: _file(b"00:00 Opening\n")},
+            "Paste the notes or upload a file, not both.",
+        ),
+        ({"notes": "  "}, "Paste the episode's show notes or upload them as a file."),
+        (
+            {"notes": "00:00 Opening\n05:00 Middle\n03:00 Back in time\n"},
+            "Line 3 (“03:00 Back in time”): chapter times must increase",
+        ),
+        ({"notes": "Only prose here."}, "No chapter list found"),
+        ({"notes": "00:00 Opening\n", "duration": "ten minutes"}, "Give the duration as MM:SS"),
+        ({"notes": "00:00 Opening\n30:00 Late\n", "duration": "25:00"}, "at or past the end"),
+        ({"notes": "00:00 Opening\n", "media_url": "javascript:alert(1)"}, "https:// address"),
+    ],
+)
+def test_bad_posts_are_answered_on_the_form(staff_client, data, message):
+    CourseFactory()
+    before = counts()
+    data = {key: value() if callable(value) else value for key, value in data.items()}
+
+    response = staff_client.post(IMPORT_URL, data)
+
+    assert response.status_code == 400
+    assert escape(message) in response.content.decode()
+    assert response.context["form"].errors
+    assert counts() == before
+
+
+def test_staff_without_the_add_permission_get_403(client):
+    client.force_login(UserFactory(is_staff=True))
+
+    assert client.get(IMPORT_URL).status_code == 403
+    assert client.post(IMPORT_URL, {"notes": "00:00 Opening\n"}).status_code == 403
+    assert Course.objects.count() == 0
+
+
+def test_staff_with_the_add_permission_may_import(client):
+    user = UserFactory(is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="add_course"))
+    client.force_login(user)
+
+    response = client.post(IMPORT_URL, {"notes": "00:00 Opening\n01:00 Next\n"})
+
+    assert response.status_code == 302
+    assert Course.objects.get().lessons.count() == 2
