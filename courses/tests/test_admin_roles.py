@@ -95,11 +95,12 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("role", "page", "status"), CASES)
-def test_role_matrix(client, world, role, page, status):
+# (Not "page": pytest-playwright would take a parameter of that name for its browser page.)
+@pytest.mark.parametrize(("role", "screen", "status"), CASES)
+def test_role_matrix(client, world, role, screen, status):
     client.force_login(user_for(role))
 
-    response = client.get(PAGES[page](world), follow=True)
+    response = client.get(PAGES[screen](world), follow=True)
 
     assert response.status_code == status
 
