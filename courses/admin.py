@@ -110,7 +110,7 @@ class QuestionInline(admin.TabularInline):
     model = Question
     extra = 0
     ordering = ["position"]
-    fields = ["position", "kind", "text"]
+    fields = ["position", "kind", "text", "explanation"]
     show_change_link = True
 
 

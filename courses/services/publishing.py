@@ -81,6 +81,11 @@ def publish_checklist(course: Course) -> list[str]:
             % {"n": needed, "hours": course.ce_hours.normalize(), "have": len(questions)}
         )
     for question in questions:
+        if not question.explanation.strip():
+            problems.append(
+                _("Question %(n)d needs an explanation for learners' feedback.")
+                % {"n": question.position}
+            )
         correct = sum(choice.is_correct for choice in question.choices.all())
         if (
             question.choices.count() < 2

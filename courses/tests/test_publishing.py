@@ -84,6 +84,7 @@ def test_an_empty_course_gets_the_whole_checklist():
             "Question 1 needs choices",
         ),
         (lambda c: Course.objects.filter(pk=c.pk).update(ce_hours=3), "need more instruction"),
+        (lambda c: c.questions.filter(position=2).update(explanation=" "), "Question 2 needs an"),
     ],
 )
 def test_publishing_refuses_with_what_is_missing(demo, spoil, message):
