@@ -500,6 +500,8 @@ def ce_broker_rows(
                 licence["number"],
                 day.strftime("%m/%d/%Y") if day else "",
                 state,
-                profession_code(licence.get("profession", ""), names),
+                # Newer snapshots carry the profession's code; older ones only its printed name.
+                PROFESSION_CODES.get(licence.get("profession_code", ""))
+                or profession_code(licence.get("profession", ""), names),
                 _hours(hours),
             ]

@@ -59,6 +59,7 @@ def snapshot_of(enrollment: Enrollment, *, code: str, issued_at) -> dict:
         "licences": [
             {
                 "profession": licence.get_profession_display(),
+                "profession_code": licence.profession,
                 "jurisdiction": licence.jurisdiction_name,
                 "jurisdiction_code": licence.jurisdiction,
                 "number": licence.number,

@@ -99,6 +99,7 @@ def test_the_snapshot_holds_what_is_printed(certificate, learner):
     assert snapshot["licences"] == [
         {
             "profession": "Clinical social worker",
+            "profession_code": "clinical_social_worker",
             "jurisdiction": "New York",
             "jurisdiction_code": "NY",
             "number": "LCSW-R 0123456",
