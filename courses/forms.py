@@ -28,15 +28,9 @@ class CatalogFilterForm(forms.Form):
 
     def filters(self) -> dict:
         """The valid filters; a bad one is dropped (and shown as an error) rather than failing."""
-        data = (
-            self.cleaned_data
-            if self.is_valid()
-            else {
-                name: value
-                for name, value in getattr(self, "cleaned_data", {}).items()
-                if name not in self.errors
-            }
-        )
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        if self.is_bound and not data:
+            data = {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
         topic = data.get("topic")
         return {
             "search": (data.get("q") or "").strip(),

@@ -2,7 +2,7 @@
 
 import string
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -21,6 +21,13 @@ INSTRUCTION_MINUTES_PER_CE_HOUR = 50
 QUARTER_HOUR = Decimal("0.25")
 
 PROVIDER_CACHE_KEY = "courses:provider"
+
+
+def supported_hours(instruction_minutes: Decimal) -> Decimal:
+    """The most CE hours this much instruction supports, in quarter hours."""
+    hours = Decimal(instruction_minutes) / INSTRUCTION_MINUTES_PER_CE_HOUR
+    return (hours / QUARTER_HOUR).to_integral_value(rounding=ROUND_FLOOR) * QUARTER_HOUR
+
 
 STATEMENT_PLACEHOLDERS = {
     "provider",
@@ -321,12 +328,15 @@ class Course(models.Model):
         if self.ce_hours is not None and self.ce_hours % QUARTER_HOUR:
             errors["ce_hours"] = _("CE hours are awarded in quarter hours (0.25, 0.5, 0.75...).")
         if self.ce_hours is not None and self.media_minutes is not None:
-            needed = self.ce_hours * INSTRUCTION_MINUTES_PER_CE_HOUR
-            if self.instruction_minutes < needed:
+            if self.ce_hours > supported_hours(self.instruction_minutes):
                 errors["ce_hours"] = _(
                     "%(hours)s CE hours need at least %(needed)s minutes of instruction; media "
                     "and reading give %(have)s."
-                ) % {"hours": self.ce_hours, "needed": needed, "have": self.instruction_minutes}
+                ) % {
+                    "hours": self.ce_hours,
+                    "needed": self.ce_hours * INSTRUCTION_MINUTES_PER_CE_HOUR,
+                    "have": self.instruction_minutes,
+                }
             if self.minimum_engaged_minutes is not None and (
                 self.minimum_engaged_minutes > self.ce_hours * 60
             ):

@@ -2,16 +2,20 @@
 hours, and what accreditors require it to carry."""
 
 import re
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
 from courses.models import Course, Lesson
-from courses.models.catalog import (
-    INSTRUCTION_MINUTES_PER_CE_HOUR,
-    QUARTER_HOUR,
-    READING_WORDS_PER_MINUTE,
-)
+from courses.models.catalog import READING_WORDS_PER_MINUTE, supported_hours
+
+__all__ = [
+    "count_words",
+    "credit_problems",
+    "estimated_minutes",
+    "media_minutes",
+    "supported_hours",
+]
 
 _MARKUP = re.compile(r"[#>*_`|\[\]()-]")
 
@@ -24,12 +28,6 @@ def count_words(markdown_text: str) -> int:
 def media_minutes(lessons: list[Lesson]) -> Decimal:
     seconds = sum(lesson.media_seconds for lesson in lessons)
     return (Decimal(seconds) / 60).quantize(Decimal("0.01"))
-
-
-def supported_hours(instruction_minutes: Decimal) -> Decimal:
-    """The most CE hours a course's instruction supports, in quarter hours."""
-    hours = Decimal(instruction_minutes) / INSTRUCTION_MINUTES_PER_CE_HOUR
-    return (hours / QUARTER_HOUR).to_integral_value(rounding=ROUND_FLOOR) * QUARTER_HOUR
 
 
 def estimated_minutes(*, media_seconds: int, words: int) -> int:

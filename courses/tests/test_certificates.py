@@ -66,14 +66,40 @@ def verify(client, code):
 
 
 def test_completing_the_last_step_issues_one_certificate(learner, completed):
+    from courses.models import EvaluationResponse, QuizAttempt
+    from courses.tests.factories import finish_lessons
+
     completed.completed_at = None
     completed.save()
+    finish_lessons(completed)
     completed.attested_at = timezone.now()
     completed.save()
-
-    # Nothing else done yet: not complete, no certificate.
+    # Lessons, time and attestation done; no post-test or evaluation yet: no certificate.
     assert assessment.complete_if_ready(enrollment=completed) is False
     assert not Certificate.objects.exists()
+
+    QuizAttempt.objects.create(
+        enrollment=completed,
+        number=1,
+        questions=[],
+        pass_mark=75,
+        passed=True,
+        score=100,
+        submitted_at=timezone.now(),
+    )
+    EvaluationResponse.objects.create(
+        enrollment=completed,
+        objective_ratings=[],
+        learned_rating=4,
+        usefulness_rating=4,
+        presenter_rating=4,
+    )
+    assert assessment.complete_if_ready(enrollment=completed) is True
+    assert assessment.complete_if_ready(enrollment=completed) is True
+
+    certificate = Certificate.objects.get()
+    assert certificate.enrollment == completed
+    assert list(certificate.events.values_list("kind", flat=True)) == ["issued"]
 
 
 def test_issuing_twice_returns_the_same_certificate(completed):

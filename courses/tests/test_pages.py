@@ -100,7 +100,7 @@ def test_a_configured_provider_drops_the_sample_notice(client, course):
     page = client.get(course_url()).content.decode()
 
     assert "Sample: not valid for credit." not in page
-    assert "The approval statement" not in page
+    assert "The provider is approved by this body" not in page  # the name filled in instead
     assert "Real CE Co is approved by this body" in page
 
 

@@ -24,7 +24,7 @@ CATALOG_PAGE_SIZE = 12
 @require_GET
 def catalog(request: HttpRequest) -> HttpResponse:
     form = CatalogFilterForm(request.GET or None)
-    filters = form.filters() if form.is_bound else CatalogFilterForm({}).filters()
+    filters = form.filters()
     courses = selectors.catalog(user=request.user, **filters)
     page = Paginator(courses, CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
     for course in page.object_list:
@@ -200,11 +200,11 @@ def heartbeat(request: HttpRequest, slug: str, position: int) -> JsonResponse:
 @login_required
 @require_GET
 def my_trainings(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "courses/my_trainings.html",
-        {"enrollments": selectors.my_enrollments(user=request.user)},
-    )
+    enrollments = [
+        assessment.note_steps_left(enrollment)
+        for enrollment in selectors.my_enrollments(user=request.user)
+    ]
+    return render(request, "courses/my_trainings.html", {"enrollments": enrollments})
 
 
 @require_GET
