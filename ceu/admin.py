@@ -11,6 +11,7 @@ from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
 
@@ -30,7 +31,12 @@ class CEUAdminSite(admin.AdminSite):
     def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
         # One sign-in page for everyone: allauth's, so failed-login limits and the
         # two-factor step protect the admin too.
-        next_url = request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index")
+        next_url = request.GET.get(REDIRECT_FIELD_NAME, "")
+        # Only an address on this site: a link to the admin must never carry staff elsewhere.
+        if not url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            next_url = reverse("admin:index")
         if request.user.is_authenticated:
             if request.user.is_active and request.user.is_staff:
                 return HttpResponseRedirect(next_url)

@@ -26,23 +26,31 @@ ROLES = {
         ("courses", "evaluationresponse", ["view"]),
         ("courses", "certificate", ["view", "revoke"]),
         ("courses", "certificateevent", ["view"]),
+        ("courses", "repeatallowance", ["add", "view"]),
+        ("courses", "logentry", ["view"]),
         ("accounts", "user", ["view"]),
         ("accounts", "licence", ["view"]),
     ],
 }
 
 
-def sync_roles(group_model, permission_model) -> None:
-    """Create the role groups and give each exactly its permissions."""
+def sync_roles(group_model, permission_model, *, missing_ok: bool = False) -> None:
+    """Create the role groups and give each exactly its permissions. An early migration runs
+    before later models exist (`missing_ok`); the sync after every migrate completes the set."""
     for name, grants in ROLES.items():
         group, _created = group_model.objects.get_or_create(name=name)
         wanted = [
             (app, f"{action}_{model}") for app, model, actions in grants for action in actions
         ]
-        permissions = [
-            permission_model.objects.get(content_type__app_label=app, codename=codename)
-            for app, codename in wanted
-        ]
+        permissions = []
+        for app, codename in wanted:
+            found = permission_model.objects.filter(
+                content_type__app_label=app, codename=codename
+            ).first()
+            if found is None and not missing_ok:
+                raise LookupError(f"No permission {app}.{codename}")
+            if found is not None:
+                permissions.append(found)
         group.permissions.set(permissions)
 
 

@@ -33,6 +33,7 @@ THIRD_PARTY_APPS = [
     "allauth.mfa",
     "crispy_forms",
     "crispy_bootstrap5",
+    "simple_history",
 ]
 LOCAL_APPS = [
     "ceu",
@@ -52,6 +53,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Content history records which staff member made each change.
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "ceu.urls"
@@ -141,6 +144,15 @@ CEU_TRUSTED_PROXY_COUNT = env.int("CEU_TRUSTED_PROXY_COUNT", default=0)
 
 # How often a lesson page reports engagement; the server credits wall time between beats.
 CEU_HEARTBEAT_SECONDS = env.int("CEU_HEARTBEAT_SECONDS", default=15)
+# Online CE hours a learner may complete in any rolling 24 hours (NAADAC caps them at eight).
+CEU_MAX_ONLINE_HOURS_PER_DAY = env.int("CEU_MAX_ONLINE_HOURS_PER_DAY", default=8)
+# The lowest pass mark a post-test may publish with (APA: at least 75 %).
+CEU_MIN_PASS_MARK = env.int("CEU_MIN_PASS_MARK", default=75)
+# Days an archived course stays open to learners already enrolled in it, to finish.
+CEU_ARCHIVE_GRACE_DAYS = env.int("CEU_ARCHIVE_GRACE_DAYS", default=365)
+# Years records are kept (rosters, completions, certificates, the audit trail). Nothing is purged
+# automatically: this is the promise staff plan deletions against.
+CEU_RETENTION_YEARS = env.int("CEU_RETENTION_YEARS", default=7)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

@@ -14,7 +14,9 @@ def create_roles(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    sync_roles(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
+    sync_roles(
+        apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), missing_ok=True
+    )
 
 
 def remove_roles(apps, schema_editor):

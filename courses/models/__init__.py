@@ -1,4 +1,5 @@
 from .assessment import ATTESTATION_TEXT, Choice, EvaluationResponse, Question, QuizAttempt
+from .audit import LogEntry
 from .catalog import (
     Accreditor,
     AccreditorProfession,
@@ -17,7 +18,7 @@ from .catalog import (
     Topic,
 )
 from .credentials import Certificate, CertificateEvent, CertificateStatus
-from .learning import Enrollment, LessonProgress
+from .learning import EngagementClock, Enrollment, LessonProgress, RepeatAllowance
 
 __all__ = [
     "ATTESTATION_TEXT",
@@ -31,6 +32,7 @@ __all__ = [
     "CourseApproval",
     "CourseFormat",
     "CourseStatus",
+    "EngagementClock",
     "Enrollment",
     "Episode",
     "EvaluationResponse",
@@ -38,11 +40,13 @@ __all__ = [
     "LearningObjective",
     "Lesson",
     "LessonProgress",
+    "LogEntry",
     "Policy",
     "PolicyKind",
     "Provider",
     "Question",
     "QuizAttempt",
     "Reference",
+    "RepeatAllowance",
     "Topic",
 ]

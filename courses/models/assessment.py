@@ -4,6 +4,7 @@ and the course evaluation."""
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from .catalog import Course
 from .learning import Enrollment
@@ -19,9 +20,13 @@ class Question(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.SINGLE)
     text = models.TextField(_("question"))
     explanation = models.TextField(
-        _("explanation"), help_text=_("Shown with the learner's result: why the answer is right.")
+        _("explanation"),
+        help_text=_(
+            "Shown once the learner has passed or used the last attempt: why the answer is right."
+        ),
     )
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("question")
@@ -40,6 +45,7 @@ class Choice(models.Model):
     position = models.PositiveSmallIntegerField(_("position"))
     text = models.CharField(_("choice"), max_length=500)
     is_correct = models.BooleanField(_("correct"), default=False)
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("choice")

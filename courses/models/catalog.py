@@ -1,6 +1,7 @@
 """The catalog: who approves our credit, what a course offers, and the chapters it teaches from."""
 
 import string
+import uuid
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 
@@ -10,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from accounts.models import Profession
 
@@ -100,6 +102,7 @@ class Accreditor(models.Model):
     approved_from = models.DateField(_("provider approval from"), null=True, blank=True)
     approved_until = models.DateField(_("provider approval until"), null=True, blank=True)
     website = models.URLField(_("website"), blank=True)
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("accreditor")
@@ -186,6 +189,7 @@ class Episode(models.Model):
     media_mime_type = models.CharField(_("media MIME type"), max_length=60, default="audio/ogg")
     duration_seconds = models.PositiveIntegerField(_("duration (seconds)"))
     source_url = models.URLField(_("episode page"), blank=True)
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("episode")
@@ -280,8 +284,23 @@ class Course(models.Model):
     attempt_limit = models.PositiveSmallIntegerField(
         _("post-test attempt limit"), default=3, validators=[MinValueValidator(1)]
     )
+    archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
+    # Editions of one course share a lineage: credit earned from any edition is credit earned
+    # from all of them, so a new edition never pays out the same content twice.
+    lineage = models.UUIDField(_("lineage"), default=uuid.uuid4, db_index=True, editable=False)
+    previous_edition = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="next_editions",
+        verbose_name=_("revises"),
+        editable=False,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Every state of what was offered is kept (CA BBS 1887.12: materials as offered, 4+ years).
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         verbose_name = _("course")
@@ -363,6 +382,7 @@ class Lesson(models.Model):
         validators=[MinValueValidator(1)],
         help_text=_("Listening plus reading; the engaged time that completes the lesson."),
     )
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("lesson")
@@ -413,6 +433,7 @@ class LearningObjective(models.Model):
         max_length=300,
         help_text=_("Start with a measurable verb: describe, apply..."),
     )
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("learning objective")
@@ -435,6 +456,7 @@ class Reference(models.Model):
     is_source_material = models.BooleanField(
         _("source material"), default=False, help_text=_("The episode the course is built from.")
     )
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("reference")
@@ -466,6 +488,7 @@ class CourseApproval(models.Model):
     approval_code = models.CharField(_("course approval code"), max_length=60, blank=True)
     valid_from = models.DateField(_("valid from"))
     valid_until = models.DateField(_("valid until"))
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("course approval")

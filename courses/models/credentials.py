@@ -94,7 +94,9 @@ class CertificateEvent(models.Model):
         RENDERED = "rendered", _("PDF rendered")
         EMAILED = "emailed", _("E-mailed to the learner")
         REVOKED = "revoked", _("Revoked")
+        REINSTATED = "reinstated", _("Reinstated")
         REISSUED = "reissued", _("Reissued")
+        NOTIFIED = "notified", _("Learner told of a change")
 
     certificate = models.ForeignKey(Certificate, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(_("event"), max_length=12, choices=Kind.choices)

@@ -17,9 +17,6 @@ class Enrollment(models.Model):
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="enrollments")
     enrolled_at = models.DateTimeField(_("enrolled"), auto_now_add=True)
     engaged_seconds = models.PositiveIntegerField(_("engaged seconds"), default=0)
-    # The server's clock at the last heartbeat it accepted: a beat is credited at most the
-    # wall time since then, whichever lesson or browser tab it comes from.
-    last_beat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
     last_lesson = models.ForeignKey(
         Lesson, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -57,7 +54,8 @@ class LessonProgress(models.Model):
     # Where the learner was last (to resume), and how far they have really listened: the
     # furthest point only advances as fast as the media can play, so a seek is not listening.
     position_seconds = models.PositiveIntegerField(_("last position (seconds)"), default=0)
-    furthest_seconds = models.PositiveIntegerField(_("furthest position (seconds)"), default=0)
+    # Sub-second: beats a few milliseconds apart each earn a few milliseconds of listening.
+    furthest_seconds = models.FloatField(_("furthest position (seconds)"), default=0)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -77,3 +75,53 @@ class LessonProgress(models.Model):
     @property
     def is_complete(self) -> bool:
         return self.completed_at is not None
+
+
+class EngagementClock(models.Model):
+    """One per learner: the server's time of the learner's last accepted heartbeat, whatever
+    course, lesson or tab it came from. Wall time is credited once per learner: three tabs on
+    three courses share one clock, so together they earn what one would."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="engagement_clock",
+    )
+    last_beat_at = models.DateTimeField(_("last accepted heartbeat"), null=True, blank=True)
+    # The fraction of a second earned but not yet credited (engagement is kept in whole
+    # seconds), carried to the learner's next beat so fast beats neither gain nor lose time.
+    carried_seconds = models.FloatField(_("carried fraction of a second"), default=0)
+
+    class Meta:
+        verbose_name = _("engagement clock")
+        verbose_name_plural = _("engagement clocks")
+
+    def __str__(self) -> str:
+        return f"Clock of {self.user}"
+
+
+class RepeatAllowance(models.Model):
+    """A registrar's written permission for one learner to earn credit again from an edition of
+    a course whose content they already earned credit for."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="repeat_allowances"
+    )
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="repeat_allowances")
+    reason = models.TextField(_("reason"))
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    granted_at = models.DateTimeField(_("granted"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("allowed repeat")
+        verbose_name_plural = _("allowed repeats")
+        ordering = ["-granted_at"]
+        constraints = [
+            models.UniqueConstraint("user", "course", name="courses_repeat_once_per_course"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} may repeat {self.course}"

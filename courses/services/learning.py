@@ -2,7 +2,6 @@
 says about time is believed."""
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -10,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from courses.models import Course, Enrollment, Lesson, LessonProgress
+from courses.models import Course, EngagementClock, Enrollment, Lesson, LessonProgress
 
 # The lesson page beats this often (settings.CEU_HEARTBEAT_SECONDS, 15 by default) while the
 # page is visible or its media plays.
@@ -19,7 +18,7 @@ from courses.models import Course, Enrollment, Lesson, LessonProgress
 MAX_BEAT_GAP_SECONDS = 40
 # How far ahead of real time the media may run: players offer up to double speed.
 MAX_PLAYBACK_RATE = 2
-# Slack for a beat that lands a moment late and for players that stop just short of the end.
+# Slack for players that stop just short of a chapter's end: the lesson still counts as heard.
 POSITION_TOLERANCE_SECONDS = 3
 
 
@@ -52,11 +51,16 @@ class Heartbeat:
 def record_heartbeat(
     *, enrollment: Enrollment, lesson: Lesson, position: float | None, playing: bool
 ) -> Heartbeat:
-    """Credit the wall time since the enrollment's previous beat to this lesson, and move its
-    media position on no faster than the media can play."""
+    """Credit the wall time since the learner's previous accepted beat, from any course or tab,
+    to this lesson, and move its media position on no faster than the media can play."""
     if lesson.course_id != enrollment.course_id:
         raise LearningError(_("This lesson belongs to another training."))
-    # Locking the enrollment serialises beats from several tabs: each second is credited once.
+    # The learner's one clock, locked: beats from every tab and course queue here, so each
+    # second of wall time is credited once, to one enrollment.
+    clock = EngagementClock.objects.select_for_update().filter(user_id=enrollment.user_id).first()
+    if clock is None:  # the learner's first beat ever
+        EngagementClock.objects.get_or_create(user_id=enrollment.user_id)
+        clock = EngagementClock.objects.select_for_update().get(user_id=enrollment.user_id)
     enrollment = (
         Enrollment.objects.select_for_update().select_related("course").get(pk=enrollment.pk)
     )
@@ -68,27 +72,27 @@ def record_heartbeat(
         defaults={"position_seconds": start, "furthest_seconds": start},
     )
 
-    elapsed = (now - enrollment.last_beat_at).total_seconds() if enrollment.last_beat_at else -1.0
+    elapsed = (now - clock.last_beat_at).total_seconds() if clock.last_beat_at else -1.0
     if 0 <= elapsed <= MAX_BEAT_GAP_SECONDS:
-        # Whole seconds are credited and the clock moves on by just those, so the fraction
-        # left over is carried to the next beat instead of lost at every beat.
-        whole = int(elapsed)
-        clock = enrollment.last_beat_at + timedelta(seconds=whole) if whole else None
+        # Engagement is kept in whole seconds; the fraction is carried to the next beat.
+        earned = clock.carried_seconds + elapsed
+        whole = int(earned)
+        clock.carried_seconds = earned - whole
     else:
         # The first beat, or one after a long gap: the clock starts now and nothing is earned.
-        elapsed, whole, clock = 0.0, 0, now
+        elapsed, whole = 0.0, 0
+        clock.carried_seconds = 0.0
+    clock.last_beat_at = now
+    clock.save(update_fields=["last_beat_at", "carried_seconds"])
     room = max(0, enrollment.course.credit_seconds_cap - enrollment.engaged_seconds)
     credited = min(whole, room)
 
     if lesson.has_media and position is not None:
-        at = min(max(int(position), lesson.media_start_seconds), lesson.media_end_seconds)
-        progress.position_seconds = at
+        at = min(max(float(position), lesson.media_start_seconds), lesson.media_end_seconds)
+        progress.position_seconds = int(at)
         if playing:
-            reachable = (
-                progress.furthest_seconds
-                + int(elapsed * MAX_PLAYBACK_RATE)
-                + POSITION_TOLERANCE_SECONDS
-            )
+            # No faster than double speed over the time since the previous accepted beat.
+            reachable = progress.furthest_seconds + elapsed * MAX_PLAYBACK_RATE
             progress.furthest_seconds = max(progress.furthest_seconds, min(at, reachable))
 
     progress.engaged_seconds += credited
@@ -105,10 +109,8 @@ def record_heartbeat(
     )
 
     enrollment.engaged_seconds += credited
-    if clock is not None:
-        enrollment.last_beat_at = clock
     enrollment.last_lesson = lesson
-    enrollment.save(update_fields=["engaged_seconds", "last_beat_at", "last_lesson"])
+    enrollment.save(update_fields=["engaged_seconds", "last_lesson"])
     return Heartbeat(
         credited_seconds=credited,
         lesson_seconds=progress.engaged_seconds,

@@ -125,7 +125,8 @@ def archive_course(*, course: Course, acting_user: User | None = None) -> Course
     """Take the course out of the catalog; its enrollments and certificates stay on record."""
     course = Course.objects.select_for_update().get(pk=course.pk)
     course.status = CourseStatus.ARCHIVED
-    course.save(update_fields=["status", "updated_at"])
+    course.archived_at = course.archived_at or timezone.now()
+    course.save(update_fields=["status", "archived_at", "updated_at"])
     return course
 
 
@@ -160,6 +161,9 @@ def copy_as_new_edition(*, course: Course, acting_user: User | None = None) -> C
     edition.slug = _free_slug(f"{source.slug}-new-edition")
     edition.status = CourseStatus.DRAFT
     edition.published_at = None
+    edition.archived_at = None
+    # Same lineage: credit earned from either edition is credit earned from both.
+    edition.previous_edition_id = course.pk
     edition.save()
     edition.topics.set(topics)
     for rows in (lessons, objectives, references, approvals):
@@ -174,8 +178,12 @@ def copy_as_new_edition(*, course: Course, acting_user: User | None = None) -> C
         question._state.adding = True
         question.course = edition
         question.save()
-        Choice.objects.bulk_create(
-            Choice(question=question, position=c.position, text=c.text, is_correct=c.is_correct)
-            for c in choices
-        )
+        for choice in choices:
+            # One by one, not in bulk: each row's history starts with its creation.
+            Choice.objects.create(
+                question=question,
+                position=choice.position,
+                text=choice.text,
+                is_correct=choice.is_correct,
+            )
     return edition

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from courses.models import CourseStatus, Enrollment, LessonProgress
+from courses.models import CourseStatus, EngagementClock, Enrollment, LessonProgress
 from courses.tests.factories import CourseFactory, EnrollmentFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,9 +33,10 @@ def beat(client, course_slug="ghosting", lesson=2, **body):
 
 
 def previous_beat(enrollment, seconds_ago: float) -> None:
-    """As if the enrollment's last accepted beat came this many seconds ago."""
-    Enrollment.objects.filter(pk=enrollment.pk).update(
-        last_beat_at=timezone.now() - timedelta(seconds=seconds_ago)
+    """As if the learner's last accepted beat came this many seconds ago."""
+    EngagementClock.objects.update_or_create(
+        user_id=enrollment.user_id,
+        defaults={"last_beat_at": timezone.now() - timedelta(seconds=seconds_ago)},
     )
 
 
@@ -45,7 +46,7 @@ def test_the_first_beat_starts_the_clock_and_credits_nothing(learner_client, enr
     assert response.status_code == 200
     assert response.json()["credited_seconds"] == 0
     enrollment.refresh_from_db()
-    assert enrollment.last_beat_at is not None
+    assert EngagementClock.objects.get(user=enrollment.user).last_beat_at is not None
     assert enrollment.last_lesson.position == 1
 
 
@@ -174,8 +175,7 @@ def test_bad_bodies_are_refused_and_store_nothing(learner_client, enrollment, bo
     assert response.status_code == 400
     assert "Send JSON like" in response.json()["error"]
     assert not LessonProgress.objects.exists()
-    enrollment.refresh_from_db()
-    assert enrollment.last_beat_at is None
+    assert not EngagementClock.objects.filter(user=enrollment.user).exists()
 
 
 def test_another_learners_enrollment_cannot_be_credited(client, enrollment, other_learner):
@@ -223,7 +223,8 @@ def test_fractions_of_a_second_are_carried_to_the_next_beat(learner_client, enro
     assert beat(learner_client).json()["credited_seconds"] == 1
 
     # 1.5 s later by the wall clock: the 0.6 s left over from the last beat counts too.
-    Enrollment.objects.filter(pk=enrollment.pk).update(
-        last_beat_at=Enrollment.objects.get(pk=enrollment.pk).last_beat_at - timedelta(seconds=1.5)
+    clock = EngagementClock.objects.get(user=enrollment.user)
+    EngagementClock.objects.filter(pk=clock.pk).update(
+        last_beat_at=clock.last_beat_at - timedelta(seconds=1.5)
     )
     assert beat(learner_client).json()["credited_seconds"] == 2

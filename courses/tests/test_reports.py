@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts.models import Licence, User
 from accounts.tests.factories import LicenceFactory, UserFactory
 from ceu import urls as site_urls
-from courses import admin_reports
+from courses.admin import reports as admin_reports
 from courses.codes import new_code
 from courses.models import (
     Certificate,

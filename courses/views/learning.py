@@ -19,6 +19,8 @@ from courses.models import Course, CourseStatus, Lesson, Policy
 from courses.services import assessment, learning
 
 CATALOG_PAGE_SIZE = 12
+# A beat is a position and a flag: anything much larger is not a beat.
+MAX_HEARTBEAT_BYTES = 1024
 
 
 @require_GET
@@ -163,19 +165,26 @@ def heartbeat(request: HttpRequest, slug: str, position: int) -> JsonResponse:
         course__status=CourseStatus.PUBLISHED,
     )
     lesson = get_object_or_404(Lesson, course=enrollment.course, position=position)
+    body = request.body
     try:
-        payload = json.loads(request.body or b"{}")
+        if len(body) > MAX_HEARTBEAT_BYTES:
+            raise ValueError
+        payload = json.loads(body or b"{}")
         if not isinstance(payload, dict):
             raise ValueError
         media_position = payload.get("position")
         if media_position is not None:
+            # A number, not a boolean or a string that happens to parse.
+            if isinstance(media_position, bool) or not isinstance(media_position, int | float):
+                raise ValueError
             media_position = float(media_position)
             if not 0 <= media_position < 10**7:
                 raise ValueError
         playing = payload.get("playing", False)
         if not isinstance(playing, bool):
             raise ValueError
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
+        # RecursionError: deeply nested JSON exhausts the parser's stack before it fails.
         return JsonResponse(
             {"error": _('Send JSON like {"position": 12.5, "playing": true}.')}, status=400
         )

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import tempfile
 import tomllib
+import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from courses.services.catalog import count_words, estimated_minutes, supported_h
 SOURCE = Path(settings.BASE_DIR, "fixtures", "demo", "source")
 OUTPUT = Path(settings.BASE_DIR, "fixtures", "demo_trainings.json")
 PUBLISHED_AT = "2026-11-01T12:00:00Z"
+DEMO_LINEAGE_NAMESPACE = uuid.UUID("6f1d2c1e-8a53-4d7a-9a43-3b1f0f6f7c1a")
 COURSE_ORDER = [
     "ruptures-ghosting-and-reengaging-stuck-clients",
     "emotional-safety-trust-and-open-communication",
@@ -145,6 +147,8 @@ def build_fixture(catalog: dict, courses: list[dict]) -> list[dict]:
             published_at=PUBLISHED_AT,
             pass_mark=75,
             attempt_limit=3,
+            # Fixed, so loading the demo again keeps each course's lineage (and "already earned").
+            lineage=str(uuid.uuid5(DEMO_LINEAGE_NAMESPACE, course["slug"])),
             created_at=PUBLISHED_AT,
             updated_at=PUBLISHED_AT,
         )

@@ -26,9 +26,8 @@ from django.utils import timezone
 from django.utils.text import Truncator
 
 from accounts.jurisdictions import Jurisdiction
-
-from .models import Course
-from .reports import (
+from courses.models import Course
+from courses.reports import (
     CE_BROKER_HEADER,
     ROSTER_HEADER,
     CompletionFilter,

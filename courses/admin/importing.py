@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .models import Course
-from .services.importing import MAX_CHAPTERS, MAX_TEXT_BYTES, ShowNotesError, import_course
+from courses.models import Course
+from courses.services.importing import MAX_CHAPTERS, MAX_TEXT_BYTES, ShowNotesError, import_course
 
 ALLOWED_ENDINGS = (".txt", ".md", ".markdown", ".text")
 _DURATION = re.compile(r"^(?:(?P<hours>\d{1,2}):)?(?P<minutes>\d{1,3}):(?P<seconds>\d{2})$")

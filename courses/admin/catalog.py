@@ -1,43 +1,35 @@
-"""The catalog in the admin. Authoring tools (import from an episode, publish checklist, reports)
-build on these registrations."""
+"""The catalog in the admin: provider, accreditors, episodes and courses with their lessons,
+objectives, references, approvals and post-test. Authoring tools (import, publish checklist,
+reports) build on these registrations."""
 
 from functools import partial
 
-from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import Http404
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from .admin_import import import_episode
-from .admin_reports import ce_broker_csv, completion_roster_csv, course_report_view
-from .models import (
+from courses.models import (
     Accreditor,
     AccreditorProfession,
-    Certificate,
-    CertificateEvent,
-    Choice,
     Course,
     CourseApproval,
-    Enrollment,
     Episode,
-    EvaluationResponse,
     LearningObjective,
     Lesson,
-    LessonProgress,
     Policy,
     Provider,
     Question,
-    QuizAttempt,
     Reference,
     Topic,
 )
-from .services import credentials, publishing
+from courses.services import publishing
+
+from .importing import import_episode
+from .reports import ce_broker_csv, completion_roster_csv, course_report_view
 
 # An address typed without its scheme is taken as https (Django 6's default already).
 HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
@@ -295,246 +287,3 @@ class CourseAdmin(admin.ModelAdmin):
 @admin.register(Policy)
 class PolicyAdmin(admin.ModelAdmin):
     list_display = ["title", "kind", "updated_at"]
-
-
-class LessonProgressInline(admin.TabularInline):
-    model = LessonProgress
-    extra = 0
-    can_delete = False
-    readonly_fields = [
-        "lesson",
-        "engaged_seconds",
-        "position_seconds",
-        "furthest_seconds",
-        "completed_at",
-    ]
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-
-@admin.register(Enrollment)
-class EnrollmentAdmin(admin.ModelAdmin):
-    list_display = ["user", "course", "enrolled_at", "engaged_seconds", "completed_at"]
-    list_filter = ["course", "completed_at"]
-    search_fields = ["user__email", "user__full_name", "course__title"]
-    list_select_related = ["user", "course"]
-    readonly_fields = [
-        "user",
-        "course",
-        "enrolled_at",
-        "engaged_seconds",
-        "last_beat_at",
-        "last_lesson",
-        "completed_at",
-    ]
-    inlines = [LessonProgressInline]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        # Enrollments are the audit record of who took what: kept, never deleted.
-        return False
-
-
-class ChoiceInline(admin.TabularInline):
-    model = Choice
-    extra = 0
-    ordering = ["position"]
-
-
-@admin.register(Question)
-class QuestionAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "course", "kind"]
-    list_filter = ["course", "kind"]
-    search_fields = ["text", "course__title"]
-    list_select_related = ["course"]
-    inlines = [ChoiceInline]
-
-
-@admin.register(QuizAttempt)
-class QuizAttemptAdmin(admin.ModelAdmin):
-    list_display = ["enrollment", "number", "score", "passed", "submitted_at"]
-    list_filter = ["passed", "enrollment__course"]
-    list_select_related = ["enrollment__user", "enrollment__course"]
-    search_fields = ["enrollment__user__email", "enrollment__user__full_name"]
-    readonly_fields = [
-        "enrollment",
-        "number",
-        "started_at",
-        "questions",
-        "answers",
-        "submitted_at",
-        "score",
-        "pass_mark",
-        "passed",
-    ]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        # Every attempt is kept, with the key it was graded against.
-        return False
-
-
-@admin.register(EvaluationResponse)
-class EvaluationResponseAdmin(admin.ModelAdmin):
-    list_display = [
-        "enrollment",
-        "learned_rating",
-        "usefulness_rating",
-        "presenter_rating",
-        "submitted_at",
-    ]
-    list_select_related = ["enrollment__user", "enrollment__course"]
-    readonly_fields = [
-        "enrollment",
-        "objective_ratings",
-        "learned_rating",
-        "usefulness_rating",
-        "presenter_rating",
-        "comments",
-        "submitted_at",
-    ]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class CertificateEventInline(admin.TabularInline):
-    """The certificate's history: issued, rendered, e-mailed, revoked, reissued, and by whom."""
-
-    model = CertificateEvent
-    extra = 0
-    can_delete = False
-    fields = ["at", "kind", "actor", "detail"]
-    readonly_fields = fields
-    ordering = ["at", "pk"]
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class RevokeForm(forms.Form):
-    reason = forms.CharField(
-        label="Reason (shown on the verify page)",
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        max_length=1000,
-    )
-
-
-@admin.register(Certificate)
-class CertificateAdmin(admin.ModelAdmin):
-    list_display = ["code", "learner_name", "course_title", "status", "issued_at", "rendered"]
-    list_filter = ["status", "enrollment__course", "issued_at"]
-    list_select_related = ["enrollment__course"]
-    date_hierarchy = "issued_at"
-    # The licence number is searched in the record as printed (the snapshot).
-    search_fields = ["code", "learner_name", "enrollment__user__email", "snapshot"]
-    readonly_fields = [
-        "code",
-        "status",
-        "learner_name",
-        "enrollment",
-        "issued_at",
-        "snapshot",
-        "pdf",
-        "pdf_sha256",
-        "rendered_at",
-        "emailed_at",
-        "revoked_at",
-        "revoked_reason",
-        "revoked_by",
-        "superseded_by",
-    ]
-    fields = readonly_fields
-    inlines = [CertificateEventInline]
-    actions = ["revoke_selected", "reissue_selected", "resend_selected"]
-
-    @admin.display(description="course", ordering="enrollment__course__title")
-    def course_title(self, certificate: Certificate) -> str:
-        return certificate.snapshot.get("course_title", "")
-
-    @admin.display(description="PDF", boolean=True)
-    def rendered(self, certificate: Certificate) -> bool:
-        return certificate.is_rendered
-
-    def has_add_permission(self, request) -> bool:
-        return False  # certificates are issued by completion, never typed in
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # kept for the retention period, with their history
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False  # a record: changed only by the actions below, which keep history
-
-    def has_revoke_permission(self, request) -> bool:
-        return request.user.has_perm("courses.revoke_certificate")
-
-    @admin.action(description="Revoke the selected certificates…", permissions=["revoke"])
-    def revoke_selected(self, request, queryset):
-        form = RevokeForm(request.POST if "reason" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            revoked = 0
-            for certificate in queryset:
-                try:
-                    credentials.revoke_certificate(
-                        certificate=certificate,
-                        reason=form.cleaned_data["reason"],
-                        acting_user=request.user,
-                    )
-                    revoked += 1
-                except credentials.CertificateError as refusal:
-                    self.message_user(request, f"{certificate.code}: {refusal}", messages.WARNING)
-            self.message_user(request, f"Revoked {revoked} certificate(s).", messages.SUCCESS)
-            return None
-        return TemplateResponse(
-            request,
-            "admin/courses/certificate/revoke.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": "Revoke certificates",
-                "certificates": queryset,
-                "form": form,
-                "action": "revoke_selected",
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-                "opts": self.opts,
-            },
-        )
-
-    @admin.action(
-        description="Reissue the selected certificates (new code)", permissions=["revoke"]
-    )
-    def reissue_selected(self, request, queryset):
-        for certificate in queryset:
-            try:
-                new = credentials.reissue_certificate(
-                    certificate=certificate,
-                    acting_user=request.user,
-                    reason="Reissued from the admin.",
-                )
-            except credentials.CertificateError as refusal:
-                self.message_user(request, f"{certificate.code}: {refusal}", messages.WARNING)
-            else:
-                self.message_user(
-                    request, f"{certificate.code} is replaced by {new.code}.", messages.SUCCESS
-                )
-
-    @admin.action(
-        description="E-mail the selected certificates to their learners again",
-        permissions=["revoke"],
-    )
-    def resend_selected(self, request, queryset):
-        sent = sum(
-            credentials.email_certificate(certificate_id=certificate.pk, force=True)
-            for certificate in queryset
-        )
-        self.message_user(request, f"E-mailed {sent} certificate(s).", messages.SUCCESS)

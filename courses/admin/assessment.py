@@ -1,0 +1,74 @@
+"""The post-test bank, attempts and evaluations in the admin. Attempts and evaluations are
+records: kept as given, never added or deleted here."""
+
+from django.contrib import admin
+
+from courses.models import Choice, EvaluationResponse, Question, QuizAttempt
+
+
+class ChoiceInline(admin.TabularInline):
+    model = Choice
+    extra = 0
+    ordering = ["position"]
+
+
+@admin.register(Question)
+class QuestionAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "course", "kind"]
+    list_filter = ["course", "kind"]
+    search_fields = ["text", "course__title"]
+    list_select_related = ["course"]
+    inlines = [ChoiceInline]
+
+
+@admin.register(QuizAttempt)
+class QuizAttemptAdmin(admin.ModelAdmin):
+    list_display = ["enrollment", "number", "score", "passed", "submitted_at"]
+    list_filter = ["passed", "enrollment__course"]
+    list_select_related = ["enrollment__user", "enrollment__course"]
+    search_fields = ["enrollment__user__email", "enrollment__user__full_name"]
+    readonly_fields = [
+        "enrollment",
+        "number",
+        "started_at",
+        "questions",
+        "answers",
+        "submitted_at",
+        "score",
+        "pass_mark",
+        "passed",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Every attempt is kept, with the key it was graded against.
+        return False
+
+
+@admin.register(EvaluationResponse)
+class EvaluationResponseAdmin(admin.ModelAdmin):
+    list_display = [
+        "enrollment",
+        "learned_rating",
+        "usefulness_rating",
+        "presenter_rating",
+        "submitted_at",
+    ]
+    list_select_related = ["enrollment__user", "enrollment__course"]
+    readonly_fields = [
+        "enrollment",
+        "objective_ratings",
+        "learned_rating",
+        "usefulness_rating",
+        "presenter_rating",
+        "comments",
+        "submitted_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,154 @@
+"""Reads of the catalog: the provider, courses a person may see, their current approvals and
+how each counts for a learner's licences."""
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Licence, User
+from courses.models import (
+    Course,
+    CourseApproval,
+    CourseStatus,
+    Lesson,
+    Provider,
+)
+from courses.models.catalog import PROVIDER_CACHE_KEY
+
+
+def current_provider() -> Provider | None:
+    """The operator's provider details, cached: every course page and certificate shows them."""
+    provider = cache.get(PROVIDER_CACHE_KEY)
+    if provider is None:
+        provider = Provider.objects.filter(pk=1).first() or False
+        cache.set(PROVIDER_CACHE_KEY, provider, 300)
+    return provider or None
+
+
+def can_preview(user: User) -> bool:
+    """Staff who author courses see drafts and archived courses as a learner would."""
+    return bool(user.is_authenticated and user.is_staff and user.has_perm("courses.view_course"))
+
+
+def visible_courses(*, user: User) -> QuerySet[Course]:
+    """Courses this person may open: published ones, and every course for staff previewing."""
+    courses = Course.objects.all()
+    if not can_preview(user):
+        courses = courses.filter(status=CourseStatus.PUBLISHED)
+    return courses
+
+
+def current_approvals(*, today: date) -> QuerySet[CourseApproval]:
+    """Approvals that count today: the course's own period and the accreditor's provider period."""
+    return CourseApproval.objects.filter(
+        valid_from__lte=today,
+        valid_until__gte=today,
+    ).filter(
+        Q(accreditor__approved_from__isnull=True) | Q(accreditor__approved_from__lte=today),
+        Q(accreditor__approved_until__isnull=True) | Q(accreditor__approved_until__gte=today),
+    )
+
+
+def _with_current_approvals(courses: QuerySet[Course], *, today: date) -> QuerySet[Course]:
+    return courses.prefetch_related(
+        Prefetch(
+            "approvals",
+            queryset=current_approvals(today=today)
+            .select_related("accreditor")
+            .prefetch_related("accreditor__professions"),
+            to_attr="current_approvals",
+        )
+    )
+
+
+HOURS_BUCKETS = {
+    "1": (Decimal("0"), Decimal("1")),
+    "1-3": (Decimal("1.01"), Decimal("3")),
+    "3+": (Decimal("3.01"), None),
+}
+
+
+def catalog(
+    *,
+    user: User,
+    search: str = "",
+    topic: str = "",
+    hours: str = "",
+    for_my_licences: bool = False,
+    today: date | None = None,
+) -> QuerySet[Course]:
+    """Published courses matching the learner's filters, with what the catalog card shows."""
+    today = today or timezone.localdate()
+    courses = Course.objects.filter(status=CourseStatus.PUBLISHED)
+    if search:
+        courses = courses.filter(title__icontains=search)
+    if topic:
+        # Topic slugs are unique: the join matches a course at most once, no DISTINCT needed.
+        courses = courses.filter(topics__slug=topic)
+    if hours in HOURS_BUCKETS:
+        low, high = HOURS_BUCKETS[hours]
+        courses = courses.filter(ce_hours__gte=low)
+        if high is not None:
+            courses = courses.filter(ce_hours__lte=high)
+    if for_my_licences and user.is_authenticated:
+        professions = Licence.objects.filter(user=user).values("profession")
+        courses = courses.filter(
+            Exists(
+                current_approvals(today=today).filter(
+                    course=OuterRef("pk"), accreditor__professions__profession__in=professions
+                )
+            )
+        )
+    courses = courses.order_by("-published_at", "title")
+    return _with_current_approvals(courses.prefetch_related("topics"), today=today)
+
+
+def professions_served(course: Course) -> list[str]:
+    """The professions a course's current approvals count for, by display name."""
+    names = {
+        profession.get_profession_display()
+        for approval in course.current_approvals
+        for profession in approval.accreditor.professions.all()
+    }
+    return sorted(names)
+
+
+def course_page(*, slug: str, user: User, today: date | None = None) -> Course:
+    """The course with everything its page shows; raises Course.DoesNotExist when not visible."""
+    today = today or timezone.localdate()
+    courses = _with_current_approvals(
+        visible_courses(user=user).select_related("episode"), today=today
+    ).prefetch_related(
+        "topics",
+        "objectives",
+        "references",
+        Prefetch("lessons", queryset=Lesson.objects.defer("body").order_by("position")),
+    )
+    return courses.get(slug=slug)
+
+
+@dataclass
+class LicenceCredit:
+    """How a course counts for one of the learner's licences."""
+
+    licence: Licence
+    approvals: list[CourseApproval] = field(default_factory=list)
+
+
+def credit_for_licences(*, course: Course, licences: list[Licence]) -> list[LicenceCredit]:
+    """For each licence, the course's current approvals whose accreditor serves its profession."""
+    credits = []
+    for licence in licences:
+        matching = [
+            approval
+            for approval in course.current_approvals
+            if any(
+                p.profession == licence.profession for p in approval.accreditor.professions.all()
+            )
+        ]
+        credits.append(LicenceCredit(licence=licence, approvals=matching))
+    return credits
