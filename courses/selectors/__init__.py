@@ -5,6 +5,7 @@ from .assessment import attempt_feedback, attempts_of, questions_as_shown
 from .catalog import (
     HOURS_BUCKETS,
     LicenceCredit,
+    approvals_serving,
     can_preview,
     catalog,
     course_page,
@@ -12,6 +13,7 @@ from .catalog import (
     current_approvals,
     current_provider,
     professions_served,
+    serves,
     visible_courses,
 )
 from .credentials import (
@@ -41,6 +43,7 @@ __all__ = [
     "LicenceCredit",
     "LicenceTotal",
     "Progress",
+    "approvals_serving",
     "attempt_feedback",
     "attempts_of",
     "can_preview",
@@ -61,6 +64,7 @@ __all__ = [
     "progress_for",
     "public_record",
     "questions_as_shown",
+    "serves",
     "transcript_of",
     "visible_courses",
 ]

@@ -1,6 +1,7 @@
 """Reads of the catalog: the provider, courses a person may see, their current approvals and
 how each counts for a learner's licences."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -139,16 +140,28 @@ class LicenceCredit:
     approvals: list[CourseApproval] = field(default_factory=list)
 
 
+def serves(approval: CourseApproval, licence: Licence) -> bool:
+    """Whether this approval's credit counts for this licence: the one rule for "it counts for
+    you", used by the course page, the catalog filter and the certificate. Uses the prefetched
+    `accreditor.professions`."""
+    return any(p.profession == licence.profession for p in approval.accreditor.professions.all())
+
+
+def approvals_serving(
+    approvals: Iterable[CourseApproval], licences: Iterable[Licence]
+) -> list[CourseApproval]:
+    """The approvals (already filtered to those current on the day in question) that serve at
+    least one of the learner's licences. With no licence, none does: there is no credit."""
+    licences = list(licences)
+    return [a for a in approvals if any(serves(a, licence) for licence in licences)]
+
+
 def credit_for_licences(*, course: Course, licences: list[Licence]) -> list[LicenceCredit]:
     """For each licence, the course's current approvals whose accreditor serves its profession."""
-    credits = []
-    for licence in licences:
-        matching = [
-            approval
-            for approval in course.current_approvals
-            if any(
-                p.profession == licence.profession for p in approval.accreditor.professions.all()
-            )
-        ]
-        credits.append(LicenceCredit(licence=licence, approvals=matching))
-    return credits
+    return [
+        LicenceCredit(
+            licence=licence,
+            approvals=[a for a in course.current_approvals if serves(a, licence)],
+        )
+        for licence in licences
+    ]
