@@ -11,3 +11,7 @@ class CoursesConfig(AppConfig):
         from .roles import sync_roles_after_migrate
 
         post_migrate.connect(sync_roles_after_migrate, sender=self)
+
+        from .services import freezing
+
+        freezing.connect()

@@ -2,14 +2,34 @@
 records: kept as given, never added or deleted here."""
 
 from django.contrib import admin
+from django.db.models import Exists, OuterRef
 
-from courses.models import Choice, EvaluationResponse, Question, QuizAttempt
+from courses.models import Certificate, Choice, Course, EvaluationResponse, Question, QuizAttempt
+from courses.services import freezing
+
+
+def _question_frozen(question: Question | None) -> bool:
+    """Whether the question's course has issued certificates, asked once per request."""
+    if question is None:
+        return False
+    if not hasattr(question, "_frozen_content"):
+        question._frozen_content = freezing.is_frozen(question.course_id)
+    return question._frozen_content
 
 
 class ChoiceInline(admin.TabularInline):
     model = Choice
     extra = 0
     ordering = ["position"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return not _question_frozen(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return not _question_frozen(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return not _question_frozen(obj) and super().has_delete_permission(request, obj)
 
 
 @admin.register(Question)
@@ -19,6 +39,24 @@ class QuestionAdmin(admin.ModelAdmin):
     search_fields = ["text", "course__title"]
     list_select_related = ["course"]
     inlines = [ChoiceInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A question belongs to the post-test it was written for; it never moves to another.
+        return ["course"] if obj is not None else []
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "course":
+            # New questions only for post-tests that have not certified anyone yet.
+            kwargs["queryset"] = Course.objects.exclude(
+                Exists(Certificate.objects.filter(enrollment__course=OuterRef("pk")))
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return not _question_frozen(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return not _question_frozen(obj) and super().has_delete_permission(request, obj)
 
 
 @admin.register(QuizAttempt)

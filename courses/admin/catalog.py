@@ -26,7 +26,7 @@ from courses.models import (
     Reference,
     Topic,
 )
-from courses.services import publishing
+from courses.services import freezing, publishing
 
 from .importing import import_episode
 from .reports import ce_broker_csv, completion_roster_csv, course_report_view
@@ -70,33 +70,62 @@ class EpisodeAdmin(admin.ModelAdmin):
     list_display = ["title", "show", "published_on", "duration_seconds"]
     search_fields = ["title", "show"]
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        # The media that certified lessons played stays as it was.
+        frozen = obj is not None and freezing.episode_is_frozen(obj.pk)
+        return not frozen and super().has_change_permission(request, obj)
 
-class LessonInline(admin.StackedInline):
+
+def _frozen(obj) -> bool:
+    """Whether the course (or the course of the object) has issued certificates, asked once per
+    request: the admin asks for each inline and each permission."""
+    if obj is None:
+        return False
+    if not hasattr(obj, "_frozen_content"):
+        obj._frozen_content = freezing.is_frozen(obj.pk)
+    return obj._frozen_content
+
+
+class FrozenInlineMixin:
+    """Once certificates were issued for the course, what its learners were taught and tested
+    on is shown read-only: change it in a new edition. (The models refuse it too.)"""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return not _frozen(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return not _frozen(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return not _frozen(obj) and super().has_delete_permission(request, obj)
+
+
+class LessonInline(FrozenInlineMixin, admin.StackedInline):
     model = Lesson
     extra = 0
     ordering = ["position"]
 
 
-class ObjectiveInline(admin.TabularInline):
+class ObjectiveInline(FrozenInlineMixin, admin.TabularInline):
     model = LearningObjective
     extra = 0
     ordering = ["position"]
 
 
-class ReferenceInline(admin.TabularInline):
+class ReferenceInline(FrozenInlineMixin, admin.TabularInline):
     formfield_overrides = HTTPS_URLS
     model = Reference
     extra = 0
     ordering = ["position"]
 
 
-class ApprovalInline(admin.TabularInline):
+class ApprovalInline(FrozenInlineMixin, admin.TabularInline):
     model = CourseApproval
     extra = 0
     autocomplete_fields = ["accreditor"]
 
 
-class QuestionInline(admin.TabularInline):
+class QuestionInline(FrozenInlineMixin, admin.TabularInline):
     """The post-test at a glance; each question opens with its choices to edit them together."""
 
     model = Question
@@ -104,26 +133,6 @@ class QuestionInline(admin.TabularInline):
     ordering = ["position"]
     fields = ["position", "kind", "text", "explanation"]
     show_change_link = True
-
-
-class PrintedInlineMixin:
-    """Once certificates print the course, what they print is fixed: change it in a new edition."""
-
-    def _printed(self, obj) -> bool:
-        return obj is not None and publishing.has_issued_certificates(obj)
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return not self._printed(obj) and super().has_add_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return not self._printed(obj) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return not self._printed(obj) and super().has_delete_permission(request, obj)
-
-
-class PrintedApprovalInline(PrintedInlineMixin, ApprovalInline):
-    pass
 
 
 @admin.register(Course)
@@ -137,7 +146,7 @@ class CourseAdmin(admin.ModelAdmin):
         ObjectiveInline,
         LessonInline,
         ReferenceInline,
-        PrintedApprovalInline,
+        ApprovalInline,
         QuestionInline,
     ]
 
@@ -174,10 +183,11 @@ class CourseAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # Status changes only through Publish (which checks the course) and Archive.
-        readonly = ["status", "published_at"]
-        if obj is not None and publishing.has_issued_certificates(obj):
-            readonly += publishing.PRINTED_FIELDS
-        return readonly
+        return ["status", "published_at"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # A course that issued certificates is shown read-only; a crafted POST is refused.
+        return not _frozen(obj) and super().has_change_permission(request, obj)
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -227,7 +237,7 @@ class CourseAdmin(admin.ModelAdmin):
         extra_context = {
             **(extra_context or {}),
             "publish_checklist": publishing.publish_checklist(course) if course else [],
-            "printed": course is not None and publishing.has_issued_certificates(course),
+            "frozen": _frozen(course),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -235,7 +245,8 @@ class CourseAdmin(admin.ModelAdmin):
         course = self.get_object(request, object_id)
         if course is None:
             raise Http404
-        if request.method != "POST" or not self.has_change_permission(request, course):
+        # Publishing changes the status, not the content: asked of the model, not this course.
+        if request.method != "POST" or not self.has_change_permission(request):
             raise PermissionDenied
         self._publish(request, course)
         return redirect("admin:courses_course_change", course.pk)

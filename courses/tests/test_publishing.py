@@ -151,19 +151,6 @@ def test_a_course_with_enrollments_is_archived_not_deleted(superuser_client, dem
     assert demo.status == CourseStatus.ARCHIVED
 
 
-def test_printed_fields_are_read_only_once_certificates_exist(superuser_client, demo):
-    enrollment = EnrollmentFactory(course=demo, completed_at=timezone.now())
-    credentials.issue_certificate(enrollment=enrollment)
-
-    page = superuser_client.get(reverse("admin:courses_course_change", args=[demo.pk]))
-
-    html = page.content.decode()
-    assert "Certificates have been issued for this course" in html
-    for field in ["title", "ce_hours", "presenter_name", "presenter_credentials", "format"]:
-        assert f'name="{field}"' not in html, field
-    assert 'name="summary"' in html  # what certificates do not print stays editable
-
-
 def test_a_new_edition_copies_everything_as_a_draft(superuser_client, demo):
     publishing.publish_course(course=demo)
     enrollment = EnrollmentFactory(course=demo, completed_at=timezone.now())
