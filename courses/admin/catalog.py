@@ -29,6 +29,7 @@ from courses.models import (
 from courses.services import freezing, publishing
 
 from .importing import import_episode
+from .offered import content_as_offered_view
 from .reports import ce_broker_csv, completion_roster_csv, course_report_view
 
 # An address typed without its scheme is taken as https (Django 6's default already).
@@ -223,6 +224,11 @@ class CourseAdmin(admin.ModelAdmin):
                 "<path:object_id>/report/",
                 view(partial(course_report_view, admin_site=self.admin_site)),
                 name=f"{info}_report",
+            ),
+            path(
+                "as-offered/<str:code>/",
+                view(partial(content_as_offered_view, admin_site=self.admin_site)),
+                name=f"{info}_as_offered",
             ),
             path(
                 "<path:object_id>/publish/",

@@ -26,7 +26,7 @@ class Question(models.Model):
         ),
     )
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("question")

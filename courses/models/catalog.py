@@ -300,7 +300,7 @@ class Course(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Every state of what was offered is kept (CA BBS 1887.12: materials as offered, 4+ years).
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("course")
