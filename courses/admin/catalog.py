@@ -26,7 +26,7 @@ from courses.models import (
     Reference,
     Topic,
 )
-from courses.services import freezing, publishing
+from courses.services import approvals, freezing, publishing
 
 from .importing import import_episode
 from .offered import content_as_offered_view
@@ -56,6 +56,16 @@ class AccreditorAdmin(admin.ModelAdmin):
     list_display = ["short_name", "name", "provider_number", "approved_from", "approved_until"]
     search_fields = ["name", "short_name", "provider_number"]
     inlines = [AccreditorProfessionInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if form.changed_data or not change:
+            approvals.record_accreditor_change(
+                accreditor=obj,
+                changed=form.changed_data,
+                acting_user=request.user,
+                created=not change,
+            )
 
 
 @admin.register(Topic)
@@ -189,6 +199,17 @@ class CourseAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         # A course that issued certificates is shown read-only; a crafted POST is refused.
         return not _frozen(obj) and super().has_change_permission(request, obj)
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is CourseApproval:
+            approvals.record_approval_changes(
+                course=form.instance,
+                added=formset.new_objects,
+                changed=formset.changed_objects,
+                removed=formset.deleted_objects,
+                acting_user=request.user,
+            )
 
     def get_actions(self, request):
         actions = super().get_actions(request)
