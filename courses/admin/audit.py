@@ -1,6 +1,7 @@
 """The audit trail in the admin: registrars read who did what and when; nobody edits or deletes
 an entry."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.utils.html import format_html
 
@@ -16,6 +17,14 @@ class LogEntryAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
     fields = ["at", "actor", "action", "content_type", "object_id", "object_repr", "data"]
     readonly_fields = fields
+
+    def changelist_view(self, request, extra_context=None):
+        years = settings.CEU_RETENTION_YEARS
+        extra_context = {
+            **(extra_context or {}),
+            "subtitle": f"Kept for at least {years} years; nothing here is deleted automatically.",
+        }
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description="detail")
     def summary(self, entry: LogEntry) -> str:

@@ -104,6 +104,7 @@ def test_registrars_read_the_trail(client, course):
     assert listing.status_code == 200
     html = listing.content.decode()
     assert "course.published" in html
+    assert "Kept for at least 7 years" in html
     assert "Avery Author" in html or actor.email in html
     entry = LogEntry.objects.get()
     detail = client.get(reverse("admin:courses_logentry_change", args=[entry.pk]))
