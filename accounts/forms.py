@@ -6,6 +6,15 @@ from django.utils.translation import gettext_lazy as _
 
 from .jurisdictions import Jurisdiction
 from .models import Licence, User
+from .services import PrintedNameError, printed_name
+
+
+def _printed_name(value: str) -> str:
+    """The one rule for a name as printed (accounts.services.printed_name), as a form error."""
+    try:
+        return printed_name(value)
+    except PrintedNameError as refusal:
+        raise forms.ValidationError(str(refusal), code="name") from None
 
 
 class SignupForm(AllauthSignupForm):
@@ -18,10 +27,7 @@ class SignupForm(AllauthSignupForm):
     field_order = ["full_name", "email", "password1", "password2"]
 
     def clean_full_name(self) -> str:
-        name = " ".join(self.cleaned_data["full_name"].split())
-        if not name:
-            raise forms.ValidationError(_("Enter your name as it should be printed."))
-        return name
+        return _printed_name(self.cleaned_data["full_name"])
 
 
 class ProfileForm(forms.ModelForm):
@@ -35,10 +41,7 @@ class ProfileForm(forms.ModelForm):
         self.helper.add_input(Submit("save", _("Save name")))
 
     def clean_full_name(self) -> str:
-        name = " ".join(self.cleaned_data["full_name"].split())
-        if not name:
-            raise forms.ValidationError(_("Enter your name as it should be printed."))
-        return name
+        return _printed_name(self.cleaned_data["full_name"])
 
 
 class LicenceForm(forms.ModelForm):

@@ -20,6 +20,7 @@ from django.utils import timezone, translation
 from accounts.jurisdictions import Jurisdiction
 from accounts.models import Profession
 
+from .credentials_record import CertificateRecord, PrintedLicence, record_of
 from .models import (
     Certificate,
     CertificateStatus,
@@ -344,11 +345,11 @@ ROSTER_HEADER = [
 ]
 
 
-def credit_types(snapshot: dict) -> str:
-    """The credit printed on a certificate, e.g. "APA general; ASWB ACE clinical"."""
+def credit_types(record: CertificateRecord) -> str:
+    """The credit printed on a certificate, e.g. "APA general; ASWB ACE clinical"; none on a
+    certificate of attendance."""
     return "; ".join(
-        f"{approval['accreditor']} {approval['credit_type']}".strip()
-        for approval in snapshot.get("approvals", [])
+        f"{approval.accreditor} {approval.credit_type}".strip() for approval in record.approvals
     )
 
 
@@ -357,26 +358,26 @@ def roster_rows(filters: CompletionFilter) -> Iterator[list[str]]:
     the licence columns blank when none was printed). One query, streamed."""
     statuses = dict(CertificateStatus.choices)
     for certificate in standing_certificates(filters).iterator(chunk_size=CSV_CHUNK_SIZE):
-        snapshot = certificate.snapshot
+        record = record_of(certificate)
         enrollment = certificate.enrollment
-        common_before = [snapshot.get("learner_name", certificate.learner_name)]
-        common_before.append(enrollment.user.email)
+        common_before = [record.learner_name, enrollment.user.email]
         common_after = [
-            snapshot.get("course_title", enrollment.course.title),
-            snapshot.get("ce_hours", ""),
-            credit_types(snapshot),
-            snapshot.get("completion_date", ""),
+            record.course_title,
+            # The credit awarded: 0 on a certificate of attendance.
+            record.ce_hours_text,
+            credit_types(record),
+            record.completion_date.isoformat(),
             "" if certificate.best_score is None else f"{certificate.best_score:.2f}",
             certificate.code,
             str(statuses.get(certificate.status, certificate.status)),
         ]
-        licences = snapshot.get("licences") or [{}]
+        licences = record.licences or (PrintedLicence(profession="", number=""),)
         for licence in licences:
             yield [
                 *common_before,
-                licence.get("profession", ""),
-                licence.get("number", ""),
-                licence.get("jurisdiction", ""),
+                licence.profession,
+                licence.number,
+                licence.jurisdiction,
                 *common_after,
             ]
 
@@ -423,11 +424,9 @@ def profession_code(printed: str, names: dict[str, str] | None = None) -> str:
 _JURISDICTION_BY_NAME = {label: value for value, label in Jurisdiction.choices}
 
 
-def _licence_state(licence: dict) -> str:
+def _licence_state(licence: PrintedLicence) -> str:
     """The jurisdiction code of a printed licence (older snapshots may carry only the name)."""
-    return licence.get("jurisdiction_code") or _JURISDICTION_BY_NAME.get(
-        licence.get("jurisdiction", ""), ""
-    )
+    return licence.jurisdiction_code or _JURISDICTION_BY_NAME.get(licence.jurisdiction, "")
 
 
 @dataclass(frozen=True)
@@ -469,27 +468,26 @@ def ce_broker_rows(
     filters: CompletionFilter, *, state: str, provider_number: str
 ) -> Iterator[list[str]]:
     """CE Broker's roster upload: a row per valid certificate and per licence printed on it in
-    `state`. Revoked certificates are left out: CE Broker is told of credit that stands. Two
-    queries, streamed."""
+    `state`. Revoked certificates and certificates of attendance are left out: CE Broker is told
+    of credit that stands. Two queries, streamed."""
     approvals = _ce_broker_approvals(filters)
     names = _profession_values_by_label()
     certificates = standing_certificates(filters).filter(status=CertificateStatus.VALID)
     for certificate in certificates.iterator(chunk_size=CSV_CHUNK_SIZE):
-        snapshot = certificate.snapshot
+        record = record_of(certificate)
+        if not record.is_credit:
+            continue
         licences = [
             licence
-            for licence in snapshot.get("licences", [])
-            if _licence_state(licence) == state and licence.get("number")
+            for licence in record.licences
+            if _licence_state(licence) == state and licence.number
         ]
         if not licences:
             continue
         course = certificate.enrollment.course
-        completed = snapshot.get("completion_date")
-        day = datetime.date.fromisoformat(completed) if completed else None
-        if day is None and certificate.enrollment.completed_at:
-            day = timezone.localdate(certificate.enrollment.completed_at)
+        day = record.completion_date
         approval, in_force = _approval_on(approvals.get(course.pk, []), day)
-        hours = Decimal(snapshot.get("ce_hours") or course.ce_hours)
+        hours = record.ce_hours
         if approval is not None and in_force:
             # Credit is never more than the hours CE Broker approved.
             hours = min(hours, approval.hours)
@@ -497,11 +495,11 @@ def ce_broker_rows(
             yield [
                 provider_number,
                 approval.code if approval is not None else course.slug,
-                licence["number"],
-                day.strftime("%m/%d/%Y") if day else "",
+                licence.number,
+                day.strftime("%m/%d/%Y"),
                 state,
                 # Newer snapshots carry the profession's code; older ones only its printed name.
-                PROFESSION_CODES.get(licence.get("profession_code", ""))
-                or profession_code(licence.get("profession", ""), names),
+                PROFESSION_CODES.get(licence.profession_code)
+                or profession_code(licence.profession, names),
                 _hours(hours),
             ]

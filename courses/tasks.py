@@ -30,3 +30,15 @@ def render_certificate(certificate_id: int) -> str:
 )
 def email_certificate(certificate_id: int) -> bool:
     return credentials.email_certificate(certificate_id=certificate_id)
+
+
+@shared_task(
+    name="courses.notify_certificate_change",
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def notify_certificate_change(event_id: int, reason: str = "") -> bool:
+    """Tell the learner their certificate was revoked, reinstated or reissued (once per event)."""
+    return credentials.notify_learner(event_id=event_id, reason=reason)

@@ -1,17 +1,20 @@
 """Certificates in the admin: read-only records changed only by the actions below, each of which
-goes through the same service as the rest of the site and keeps history."""
+goes through the same service as the rest of the site, keeps history and writes the audit trail.
+An action that changed nothing says so as a warning, never as a success."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 
+from courses.credentials_record import RecordError, record_of
 from courses.models import Certificate, CertificateEvent
 from courses.services import credentials
 
 
 class CertificateEventInline(admin.TabularInline):
-    """The certificate's history: issued, rendered, e-mailed, revoked, reissued, and by whom."""
+    """The certificate's history: issued, rendered, e-mailed, revoked, reinstated, reissued,
+    the learner told, and by whom."""
 
     model = CertificateEvent
     extra = 0
@@ -27,17 +30,68 @@ class CertificateEventInline(admin.TabularInline):
         return False
 
 
-class RevokeForm(forms.Form):
+class ReasonForm(forms.Form):
     reason = forms.CharField(
-        label="Reason (shown on the verify page)",
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         max_length=1000,
     )
 
+    def __init__(self, *args, label: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].label = label
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Give the reason; it is kept with the record.")
+        return reason
+
+
+# Each action that asks a reason: its page's title, what it tells the registrar, the reason's
+# label, and the button.
+REASON_PAGES = {
+    "revoke_selected": {
+        "title": "Revoke certificates",
+        "intro": (
+            "Revoked certificates stay on record; their verify page, the API and the PDF check "
+            "will say they are revoked, when, and why. The learner is told by e-mail."
+        ),
+        "label": "Reason (shown on the verify page)",
+        "submit_label": "Revoke",
+    },
+    "reinstate_selected": {
+        "title": "Reinstate certificates",
+        "intro": (
+            "A reinstated certificate is valid again, with the same code. Its revocation stays "
+            "in its history beside the reinstatement; the learner is told by e-mail."
+        ),
+        "label": "Reason (kept in the history and sent to the learner)",
+        "submit_label": "Reinstate",
+    },
+    "reissue_selected": {
+        "title": "Reissue certificates",
+        "intro": (
+            "Each certificate is replaced by a new one with a new code, printed from today's "
+            "record (a corrected name or licence, say). A revoked one stays revoked on its own "
+            "verify page, which points to the replacement. The learner is told by e-mail."
+        ),
+        "label": "Reason (kept in the history and sent to the learner)",
+        "submit_label": "Reissue",
+    },
+}
+
 
 @admin.register(Certificate)
 class CertificateAdmin(admin.ModelAdmin):
-    list_display = ["code", "learner_name", "course_title", "status", "issued_at", "rendered"]
+    list_display = [
+        "code",
+        "learner_name",
+        "course_title",
+        "kind",
+        "status",
+        "issued_at",
+        "rendered",
+    ]
     list_filter = ["status", "enrollment__course", "issued_at"]
     list_select_related = ["enrollment__course"]
     date_hierarchy = "issued_at"
@@ -46,6 +100,7 @@ class CertificateAdmin(admin.ModelAdmin):
     readonly_fields = [
         "code",
         "status",
+        "kind",
         "learner_name",
         "enrollment",
         "issued_at",
@@ -61,11 +116,22 @@ class CertificateAdmin(admin.ModelAdmin):
     ]
     fields = readonly_fields
     inlines = [CertificateEventInline]
-    actions = ["revoke_selected", "reissue_selected", "resend_selected"]
+    actions = ["revoke_selected", "reinstate_selected", "reissue_selected", "resend_selected"]
 
     @admin.display(description="course", ordering="enrollment__course__title")
     def course_title(self, certificate: Certificate) -> str:
-        return certificate.snapshot.get("course_title", "")
+        try:
+            return record_of(certificate).course_title
+        except RecordError:
+            return certificate.enrollment.course.title
+
+    @admin.display(description="credit")
+    def kind(self, certificate: Certificate) -> str:
+        try:
+            record = record_of(certificate)
+        except RecordError:
+            return "?"
+        return f"{record.ce_hours_text} CE hours" if record.is_credit else "attendance, no credit"
 
     @admin.display(description="PDF", boolean=True)
     def rendered(self, certificate: Certificate) -> bool:
@@ -83,62 +149,118 @@ class CertificateAdmin(admin.ModelAdmin):
     def has_revoke_permission(self, request) -> bool:
         return request.user.has_perm("courses.revoke_certificate")
 
-    @admin.action(description="Revoke the selected certificates…", permissions=["revoke"])
-    def revoke_selected(self, request, queryset):
-        form = RevokeForm(request.POST if "reason" in request.POST else None)
+    def _report(self, request, done: int, *, success: str, nothing: str) -> None:
+        """One summary line: a success only when something changed."""
+        if done:
+            self.message_user(request, success % {"count": done}, messages.SUCCESS)
+        else:
+            self.message_user(request, nothing, messages.WARNING)
+
+    def _with_reason(self, request, queryset, action: str, change) -> TemplateResponse | None:
+        """Ask for the reason, then apply `change(certificate, reason)` to each certificate;
+        returns how many changed, or the page asking for the reason."""
+        page = REASON_PAGES[action]
+        form = ReasonForm(request.POST if "reason" in request.POST else None, label=page["label"])
         if form.is_bound and form.is_valid():
-            revoked = 0
+            done = 0
             for certificate in queryset:
                 try:
-                    credentials.revoke_certificate(
-                        certificate=certificate,
-                        reason=form.cleaned_data["reason"],
-                        acting_user=request.user,
-                    )
-                    revoked += 1
+                    change(certificate, form.cleaned_data["reason"])
                 except credentials.CertificateError as refusal:
                     self.message_user(request, f"{certificate.code}: {refusal}", messages.WARNING)
-            self.message_user(request, f"Revoked {revoked} certificate(s).", messages.SUCCESS)
-            return None
+                else:
+                    done += 1
+            return done
         return TemplateResponse(
             request,
-            "admin/courses/certificate/revoke.html",
+            "admin/courses/certificate/reason.html",
             {
                 **self.admin_site.each_context(request),
-                "title": "Revoke certificates",
-                "certificates": queryset,
+                **page,
+                "rows": [
+                    {"certificate": certificate, "record": record_of(certificate)}
+                    for certificate in queryset
+                ],
                 "form": form,
-                "action": "revoke_selected",
+                "action": action,
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
                 "opts": self.opts,
             },
         )
 
+    @admin.action(description="Revoke the selected certificates…", permissions=["revoke"])
+    def revoke_selected(self, request, queryset):
+        def revoke(certificate, reason):
+            credentials.revoke_certificate(
+                certificate=certificate, reason=reason, acting_user=request.user
+            )
+
+        done = self._with_reason(request, queryset, "revoke_selected", revoke)
+        if isinstance(done, TemplateResponse):
+            return done
+        self._report(
+            request,
+            done,
+            success="Revoked %(count)d certificate(s).",
+            nothing="No certificate was revoked.",
+        )
+        return None
+
     @admin.action(
-        description="Reissue the selected certificates (new code)", permissions=["revoke"]
+        description="Reinstate the selected revoked certificates…", permissions=["revoke"]
+    )
+    def reinstate_selected(self, request, queryset):
+        def reinstate(certificate, reason):
+            credentials.reinstate_certificate(
+                certificate=certificate, reason=reason, acting_user=request.user
+            )
+
+        done = self._with_reason(request, queryset, "reinstate_selected", reinstate)
+        if isinstance(done, TemplateResponse):
+            return done
+        self._report(
+            request,
+            done,
+            success="Reinstated %(count)d certificate(s).",
+            nothing="No certificate was reinstated.",
+        )
+        return None
+
+    @admin.action(
+        description="Reissue the selected certificates (new code)…", permissions=["revoke"]
     )
     def reissue_selected(self, request, queryset):
-        for certificate in queryset:
-            try:
-                new = credentials.reissue_certificate(
-                    certificate=certificate,
-                    acting_user=request.user,
-                    reason="Reissued from the admin.",
-                )
-            except credentials.CertificateError as refusal:
-                self.message_user(request, f"{certificate.code}: {refusal}", messages.WARNING)
-            else:
-                self.message_user(
-                    request, f"{certificate.code} is replaced by {new.code}.", messages.SUCCESS
-                )
+        def reissue(certificate, reason):
+            new = credentials.reissue_certificate(
+                certificate=certificate, acting_user=request.user, reason=reason
+            )
+            self.message_user(
+                request, f"{certificate.code} is replaced by {new.code}.", messages.SUCCESS
+            )
+
+        done = self._with_reason(request, queryset, "reissue_selected", reissue)
+        if isinstance(done, TemplateResponse):
+            return done
+        if not done:
+            self.message_user(request, "No certificate was reissued.", messages.WARNING)
+        return None
 
     @admin.action(
         description="E-mail the selected certificates to their learners again",
         permissions=["revoke"],
     )
     def resend_selected(self, request, queryset):
-        sent = sum(
-            credentials.email_certificate(certificate_id=certificate.pk, force=True)
-            for certificate in queryset
+        sent = 0
+        for certificate in queryset:
+            try:
+                credentials.resend_certificate(certificate=certificate, acting_user=request.user)
+            except credentials.CertificateError as refusal:
+                self.message_user(request, f"{certificate.code}: {refusal}", messages.WARNING)
+            else:
+                sent += 1
+        self._report(
+            request,
+            sent,
+            success="E-mailed %(count)d certificate(s).",
+            nothing="No certificate was e-mailed.",
         )
-        self.message_user(request, f"E-mailed {sent} certificate(s).", messages.SUCCESS)

@@ -1,4 +1,5 @@
-"""Reads of certificates: lookups by code and PDF, the public record, the transcript."""
+"""Reads of certificates: lookups by code and PDF, the public record, the transcript. Each reads
+the certificate's record (`courses.credentials_record`), never its stored dict."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -7,8 +8,10 @@ from decimal import Decimal
 from django.db.models import QuerySet
 
 from accounts.models import Licence, User
+from courses.credentials_record import CertificateRecord, record_of
 from courses.models import (
     Certificate,
+    CertificateStatus,
 )
 
 
@@ -23,43 +26,45 @@ def certificate_by_pdf_digest(digest: str) -> Certificate | None:
 
 def public_record(certificate: Certificate) -> dict:
     """What anyone holding the code may learn: the record, with licence numbers cut to their
-    last four characters, and the certificate's standing."""
-    snapshot = certificate.snapshot
+    last four characters, and the certificate's standing. `kind` says whether it awards credit
+    ("credit") or records attendance only ("attendance", no CE hours: `ce_hours` is "0")."""
+    record = record_of(certificate)
     return {
         "code": certificate.code,
         "status": certificate.status,
-        "sample": not snapshot["provider"]["configured"],
-        "learner_name": snapshot["learner_name"],
+        "kind": str(record.kind),
+        "sample": record.sample,
+        "learner_name": record.learner_name,
         "licences": [
             {
-                "profession": licence["profession"],
-                "jurisdiction": licence["jurisdiction"],
-                "number_last4": licence["number"][-4:],
+                "profession": licence.profession,
+                "jurisdiction": licence.jurisdiction,
+                "number_last4": licence.number_last4,
             }
-            for licence in snapshot["licences"]
+            for licence in record.licences
         ],
-        "course_title": snapshot["course_title"],
-        "ce_hours": snapshot["ce_hours"],
-        "format": snapshot["format"],
-        "completion_date": snapshot["completion_date"],
-        "presenter": snapshot["presenter"],
+        "course_title": record.course_title,
+        "ce_hours": record.ce_hours_text,
+        "format": record.format,
+        "completion_date": record.completion_date.isoformat(),
+        "presenter": record.presenter,
         "provider": {
-            "name": snapshot["provider"]["name"],
-            "email": snapshot["provider"]["email"],
-            "configured": snapshot["provider"]["configured"],
+            "name": record.provider.name,
+            "email": record.provider.email,
+            "configured": record.provider.configured,
         },
         "credits": [
             {
-                "accreditor": approval["accreditor"],
-                "provider_number": approval["provider_number"],
-                "hours": approval["hours"],
-                "credit_type": approval["credit_type"],
-                "approval_code": approval["approval_code"],
-                "statement": approval["statement"],
+                "accreditor": approval.accreditor,
+                "provider_number": approval.provider_number,
+                "hours": approval.hours_text,
+                "credit_type": approval.credit_type,
+                "approval_code": approval.approval_code,
+                "statement": approval.statement,
             }
-            for approval in snapshot["approvals"]
+            for approval in record.approvals
         ],
-        "issued_at": snapshot["issued_at"],
+        "issued_at": record.issued_at.isoformat(),
         "revoked": (
             {"at": certificate.revoked_at.isoformat(), "reason": certificate.revoked_reason}
             if certificate.revoked_at
@@ -83,6 +88,19 @@ def certificates_of(*, user: User) -> QuerySet[Certificate]:
 RENEWAL_CYCLE_YEARS = 2
 
 
+@dataclass(frozen=True)
+class TranscriptEntry:
+    """One certificate on the transcript, with the record it was issued with."""
+
+    certificate: Certificate
+    record: CertificateRecord
+
+    @property
+    def counts(self) -> bool:
+        """Whether its hours count: a valid certificate that awards credit."""
+        return self.certificate.status == CertificateStatus.VALID and self.record.is_credit
+
+
 @dataclass
 class LicenceTotal:
     licence: Licence
@@ -92,37 +110,36 @@ class LicenceTotal:
     remaining: Decimal | None = None
 
 
-def _hours_for(snapshot: dict, profession: str) -> Decimal:
-    """The credit a certificate carries for one profession: its largest approval serving it."""
-    hours = [
-        Decimal(approval["hours"])
-        for approval in snapshot["approvals"]
-        if profession in approval.get("professions", [])
-    ]
-    return max(hours, default=Decimal("0"))
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # February 29 in a year that has none
+        return day.replace(year=day.year - years, day=28)
 
 
 def transcript_of(*, user: User) -> dict:
     """Every certificate with its credit, and per licence the hours earned and what remains of
-    the current renewal cycle where the renewal date and required hours are known."""
-    certificates = list(certificates_of(user=user))
-    standing = [c for c in certificates if c.status == "valid"]
+    the current renewal cycle where the renewal date and required hours are known. Revoked
+    certificates and certificates of attendance count no hours."""
+    entries = [
+        TranscriptEntry(certificate=certificate, record=record_of(certificate))
+        for certificate in certificates_of(user=user)
+    ]
+    counting = [entry.record for entry in entries if entry.counts]
     totals = []
     for licence in Licence.objects.filter(user=user).order_by("profession", "jurisdiction"):
         total = LicenceTotal(
             licence=licence,
-            hours=sum((_hours_for(c.snapshot, licence.profession) for c in standing), Decimal(0)),
+            hours=sum((r.hours_for(licence.profession) for r in counting), Decimal(0)),
         )
         if licence.renewal_date:
             renewal = licence.renewal_date
-            total.cycle_start = renewal.replace(year=renewal.year - RENEWAL_CYCLE_YEARS)
+            total.cycle_start = _years_before(renewal, RENEWAL_CYCLE_YEARS)
             total.cycle_hours = sum(
                 (
-                    _hours_for(c.snapshot, licence.profession)
-                    for c in standing
-                    if total.cycle_start
-                    < date.fromisoformat(c.snapshot["completion_date"])
-                    <= renewal
+                    r.hours_for(licence.profession)
+                    for r in counting
+                    if total.cycle_start < r.completion_date <= renewal
                 ),
                 Decimal(0),
             )
@@ -130,7 +147,7 @@ def transcript_of(*, user: User) -> dict:
                 total.remaining = max(Decimal(0), licence.hours_required - total.cycle_hours)
         totals.append(total)
     return {
-        "certificates": certificates,
+        "entries": entries,
         "licence_totals": totals,
-        "total_hours": sum((Decimal(c.snapshot["ce_hours"]) for c in standing), Decimal(0)),
+        "total_hours": sum((r.ce_hours for r in counting), Decimal(0)),
     }

@@ -1,10 +1,11 @@
-"""Certificate PDFs: one landscape page, PDF/A-3b, the issued snapshot embedded as certificate.json.
+"""Certificate PDFs: one landscape page, PDF/A-3b, the issued record embedded as certificate.json.
 
 WeasyPrint lays out templates/pdf/certificate.html. It may read the project's own static files
 and nothing else: `StaticFilesOnlyFetcher` refuses every other address (http, https, ftp, data,
 files outside the static folders), so neither a learner's name nor anything else on the page can
 make the renderer reach the network or the file system. The template escapes every value of the
-snapshot, so markup in one is printed as text."""
+record, so markup in one is printed as text. A certificate of attendance prints no CE hours and
+says so."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import posixpath
 import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 from urllib.request import OpenerDirector, url2pathname
@@ -29,6 +30,8 @@ from django.utils.timezone import localtime
 from weasyprint import HTML, Attachment
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from courses.credentials_record import CertificateRecord
 
 logger = logging.getLogger(__name__)
 
@@ -175,25 +178,16 @@ def _font_config() -> FontConfiguration:
     return config
 
 
-def _long_date(value: str) -> str:
-    day = date.fromisoformat(value[:10])
+def _long_date(day: date) -> str:
     return f"{_MONTHS[day.month - 1]} {day.day}, {day.year}"
 
 
-def _hours_label(hours: str) -> str:
-    try:
-        one = Decimal(hours) == 1
-    except (InvalidOperation, TypeError):
-        one = False
-    return "CE hour" if one else "CE hours"
+def _hours_label(hours: Decimal) -> str:
+    return "CE hour" if hours == 1 else "CE hours"
 
 
-def _issued(snapshot: dict) -> datetime | None:
-    try:
-        issued = datetime.fromisoformat(snapshot.get("issued_at") or "")
-    except ValueError:
-        return None
-    return issued.astimezone(UTC) if issued.tzinfo else issued.replace(tzinfo=UTC)
+def _issued(record: CertificateRecord) -> datetime:
+    return record.issued_at.astimezone(UTC)
 
 
 def _qr_svg(verify_url: str) -> str:
@@ -210,45 +204,45 @@ def _size_class(text: str, steps: tuple[tuple[int, str], ...]) -> str:
     return ""
 
 
-def _context(snapshot: dict, verify_url: str, page: PageSize) -> dict:
-    provider = snapshot.get("provider") or {}
+def _context(record: CertificateRecord, verify_url: str, page: PageSize) -> dict:
+    provider = record.provider
     approvals = [
-        {**approval, "hours_label": _hours_label(approval.get("hours", ""))}
-        for approval in snapshot.get("approvals") or []
+        {
+            "accreditor": approval.accreditor,
+            "accreditor_name": approval.accreditor_name,
+            "provider_number": approval.provider_number,
+            "hours": approval.hours_text,
+            "hours_label": _hours_label(approval.hours),
+            "credit_type": approval.credit_type,
+            "approval_code": approval.approval_code,
+            "statement": approval.statement,
+        }
+        for approval in record.approvals
     ]
-    address = ", ".join(
-        line.strip() for line in (provider.get("address") or "").splitlines() if line.strip()
-    )
-    contact = [
-        item
-        for item in (
-            address,
-            provider.get("email"),
-            provider.get("phone"),
-            provider.get("website"),
-        )
-        if item
-    ]
-    completion_date = _long_date(snapshot["completion_date"])
-    hours = snapshot.get("ce_hours", "")
+    address = ", ".join(line.strip() for line in provider.address.splitlines() if line.strip())
+    contact = [item for item in (address, provider.email, provider.phone, provider.website) if item]
+    completion_date = _long_date(record.completion_date)
     facts = [
-        ("CE hours", f"{hours} {_hours_label(hours)}"),
-        ("Format", snapshot.get("format", "")),
+        # A certificate of attendance prints no hours at all: it awards none.
+        (
+            "CE hours",
+            f"{record.ce_hours_text} {_hours_label(record.ce_hours)}" if record.is_credit else "",
+        ),
+        ("Format", record.format),
         ("Completed", completion_date),
-        ("Presenter", snapshot.get("presenter", "")),
+        ("Presenter", record.presenter),
     ]
     facts = [(label, value) for label, value in facts if value]
     # Each column as wide as its text wants, within bounds: the table has a fixed layout (fast)
     # and a long value wraps in its own column.
     wants = [min(max(len(value), 14), 60) for _label, value in facts]
-    issued = _issued(snapshot)
+    issued = _issued(record)
     columns = 2 if len(approvals) > 1 else 1
-    name = snapshot.get("learner_name", "")
-    title = snapshot.get("course_title", "")
     return {
-        "s": snapshot,
+        "s": record,
+        "attendance": record.is_attendance,
         "provider": provider,
-        "sample": not provider.get("configured", False),
+        "sample": record.sample,
         "approvals": approvals,
         "contact": contact,
         "completion_date": completion_date,
@@ -257,8 +251,8 @@ def _context(snapshot: dict, verify_url: str, page: PageSize) -> dict:
             for (label, value), want in zip(facts, wants, strict=True)
         ],
         # The site's own time zone, as for the completion date.
-        "issued_date": _long_date(localtime(issued).date().isoformat()) if issued else "",
-        "issued_iso": issued.isoformat() if issued else "",
+        "issued_date": _long_date(localtime(issued).date()),
+        "issued_iso": issued.isoformat(),
         "verify_url": verify_url,
         "qr_svg": mark_safe(_qr_svg(verify_url)),  # noqa: S308 segno's own SVG, no input text
         "page_css_size": page.css,
@@ -266,8 +260,12 @@ def _context(snapshot: dict, verify_url: str, page: PageSize) -> dict:
         "page_border": f"{_PAGE_BORDER_IN}in",
         "page_padding": f"{_PAGE_PADDING_IN}in",
         "page_height_in": page.height_in,
-        "name_class": _size_class(name, ((90, "name-xxl"), (56, "name-xl"), (34, "name-l"))),
-        "title_class": _size_class(title, ((170, "title-xl"), (110, "title-l"), (70, "title-m"))),
+        "name_class": _size_class(
+            record.learner_name, ((90, "name-xxl"), (56, "name-xl"), (34, "name-l"))
+        ),
+        "title_class": _size_class(
+            record.course_title, ((170, "title-xl"), (110, "title-l"), (70, "title-m"))
+        ),
         # Side by side when there are several: statements are long and the page is wide.
         "approval_columns": columns,
         "approval_rows": [approvals[i : i + columns] for i in range(0, len(approvals), columns)],
@@ -337,12 +335,16 @@ def _page_size(page_size: str) -> PageSize:
         ) from None
 
 
-def render_certificate_pdf(snapshot: dict, *, verify_url: str, page_size: str = "letter") -> bytes:
+def render_certificate_pdf(
+    record: CertificateRecord | dict, *, verify_url: str, page_size: str = "letter"
+) -> bytes:
     """PDF/A-3b bytes of one certificate: one page, US Letter landscape ("letter") or A4
-    landscape ("a4"), with the snapshot embedded as certificate.json. Fetches nothing from the
-    network."""
+    landscape ("a4"), with the record embedded as certificate.json. A stored snapshot (a dict of
+    any schema version) is read as its record first. Fetches nothing from the network."""
+    if not isinstance(record, CertificateRecord):
+        record = CertificateRecord.from_snapshot(record)
     page = _page_size(page_size)
-    context = _context(snapshot, verify_url, page)
+    context = _context(record, verify_url, page)
     fetcher = StaticFilesOnlyFetcher()
     # Several long statements never fit in the largest type: skip the renders bound to fail.
     start = min(max(len(context["approvals"]) - 2, 0), 2)
@@ -355,12 +357,12 @@ def render_certificate_pdf(snapshot: dict, *, verify_url: str, page_size: str = 
         # approvals fit). The learner still gets their certificate, on more than one page.
         logger.error(
             "Certificate %s does not fit on one page even in the smallest type: %s pages",
-            snapshot.get("code"),
+            record.code,
             len(document.pages),
         )
-    issued = _issued(snapshot)
+    issued = _issued(record)
     attachment = Attachment(
-        string=json.dumps(snapshot, ensure_ascii=False, indent=2, sort_keys=True),
+        string=json.dumps(record.to_snapshot(), ensure_ascii=False, indent=2, sort_keys=True),
         name=ATTACHMENT_NAME,
         description="The certificate record as issued (JSON)",
         relationship="Data",

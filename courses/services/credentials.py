@@ -1,12 +1,15 @@
 """Certificates: issued once per completed enrollment, rendered and e-mailed after commit,
-revoked or reissued with a record of who did it. Nothing here deletes anything."""
+revoked, reinstated or reissued with a record of who did it, and the learner told. Nothing here
+deletes anything."""
 
 import hashlib
 import logging
+from datetime import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -15,13 +18,22 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from courses.codes import new_code
+from courses.credentials_record import (
+    CertificateKind,
+    CertificateRecord,
+    PrintedApproval,
+    PrintedLicence,
+    PrintedProvider,
+    record_of,
+)
 from courses.models import (
     Certificate,
     CertificateEvent,
     CertificateStatus,
     Enrollment,
 )
-from courses.selectors import current_approvals, current_provider
+from courses.selectors import approvals_serving, current_approvals, current_provider
+from courses.services import audit
 
 logger = logging.getLogger(__name__)
 
@@ -35,80 +47,88 @@ def verify_url(code: str) -> str:
     return settings.CEU_SITE_URL.rstrip("/") + reverse("courses:verify_code", args=[code])
 
 
-def snapshot_of(enrollment: Enrollment, *, code: str, issued_at) -> dict:
-    """Everything a certificate prints, as it stands now."""
+def _site_url(name: str) -> str:
+    return settings.CEU_SITE_URL.rstrip("/") + reverse(name)
+
+
+def record_at_issue(enrollment: Enrollment, *, code: str, issued_at: datetime) -> CertificateRecord:
+    """Everything a certificate prints, as it stands now. Credit comes only from approvals
+    current on the completion date that serve one of the learner's licences; where none does
+    (no licence, lapsed approvals, another profession's), it is a certificate of attendance."""
     course = enrollment.course
     user = enrollment.user
+    completed_on = timezone.localdate(enrollment.completed_at)
     licences = list(user.licences.all())
-    professions = {licence.profession for licence in licences}
-    approvals = list(
-        current_approvals(today=timezone.localdate(enrollment.completed_at))
+    serving = approvals_serving(
+        current_approvals(today=completed_on)
         .filter(course=course)
         .select_related("accreditor")
         .prefetch_related("accreditor__professions")
+        .order_by("accreditor__short_name", "pk"),
+        licences,
     )
-    served = [
-        approval
-        for approval in approvals
-        if professions & {p.profession for p in approval.accreditor.professions.all()}
-    ]
+    kind = CertificateKind.CREDIT if serving else CertificateKind.ATTENDANCE
+    # Credit is never more than an approval grants.
+    ce_hours = min(course.ce_hours, max(a.hours for a in serving)) if serving else Decimal(0)
     provider = current_provider()
-    return {
-        "code": code,
-        "learner_name": user.full_name,
-        "licences": [
-            {
-                "profession": licence.get_profession_display(),
-                "profession_code": licence.profession,
-                "jurisdiction": licence.jurisdiction_name,
-                "jurisdiction_code": licence.jurisdiction,
-                "number": licence.number,
-            }
+    return CertificateRecord(
+        code=code,
+        kind=kind,
+        learner_name=user.full_name,
+        licences=tuple(
+            PrintedLicence(
+                profession=licence.get_profession_display(),
+                profession_code=licence.profession,
+                jurisdiction=licence.jurisdiction_name,
+                jurisdiction_code=licence.jurisdiction,
+                number=licence.number,
+            )
             for licence in licences
-        ],
-        "course_title": course.title,
-        "course_slug": course.slug,
-        "ce_hours": f"{course.ce_hours.normalize():f}",
-        "format": course.get_format_display(),
-        "completion_date": timezone.localdate(enrollment.completed_at).isoformat(),
-        "presenter": f"{course.presenter_name}, {course.presenter_credentials}",
-        "provider": {
-            "name": provider.name if provider else "",
-            "address": provider.address if provider else "",
-            "email": provider.email if provider else "",
-            "phone": provider.phone if provider else "",
-            "website": provider.website if provider else "",
-            "configured": bool(provider and provider.is_configured),
-        },
-        # The approvals that serve the learner's professions; with no licence on record, every
-        # current approval, so the certificate still states what the course carries.
-        "approvals": [
-            {
-                "accreditor": approval.accreditor.short_name,
-                "accreditor_name": approval.accreditor.name,
-                "provider_number": approval.accreditor.provider_number,
-                "hours": f"{approval.hours.normalize():f}",
-                "credit_type": approval.credit_type,
-                "approval_code": approval.approval_code,
-                "statement": approval.statement(provider),
-                "professions": sorted(p.profession for p in approval.accreditor.professions.all()),
-            }
-            for approval in (served if licences else approvals)
-        ],
-        "issued_at": issued_at.isoformat(),
-    }
+        ),
+        course_title=course.title,
+        course_slug=course.slug,
+        ce_hours=ce_hours.normalize(),
+        course_hours=course.ce_hours.normalize(),
+        format=course.get_format_display(),
+        completion_date=completed_on,
+        presenter=f"{course.presenter_name}, {course.presenter_credentials}",
+        provider=PrintedProvider(
+            name=provider.name if provider else "",
+            address=provider.address if provider else "",
+            email=provider.email if provider else "",
+            phone=provider.phone if provider else "",
+            website=provider.website if provider else "",
+            configured=bool(provider and provider.is_configured),
+        ),
+        approvals=tuple(
+            PrintedApproval(
+                accreditor=approval.accreditor.short_name,
+                accreditor_name=approval.accreditor.name,
+                provider_number=approval.accreditor.provider_number,
+                hours=approval.hours.normalize(),
+                credit_type=approval.credit_type,
+                approval_code=approval.approval_code,
+                statement=approval.statement(provider),
+                professions=tuple(
+                    sorted(p.profession for p in approval.accreditor.professions.all())
+                ),
+            )
+            for approval in serving
+        ),
+        issued_at=issued_at,
+    )
 
 
 def _create(enrollment: Enrollment, *, actor: User | None, kind: str, detail: str = ""):
     issued_at = timezone.now()
     code = new_code()
-    snapshot = snapshot_of(enrollment, code=code, issued_at=issued_at)
+    record = record_at_issue(enrollment, code=code, issued_at=issued_at)
     certificate = Certificate.objects.create(
         code=code,
         enrollment=enrollment,
-        snapshot=snapshot,
+        snapshot=record.to_snapshot(),
         issued_at=issued_at,
-        learner_name=snapshot["learner_name"],
+        learner_name=record.learner_name,
     )
     CertificateEvent.objects.create(certificate=certificate, kind=kind, actor=actor, detail=detail)
     transaction.on_commit(lambda: _queue_render(certificate.pk))
@@ -124,6 +144,30 @@ def _queue_render(certificate_id: int) -> None:
         # With tasks in-process a rendering failure must not fail the learner's request: the
         # certificate stands ("being prepared") and `render_pending_certificates` retries it.
         logger.exception("Certificate %s was issued but not rendered", certificate_id)
+
+
+def _queue_email(certificate_id: int) -> None:
+    from courses.tasks import email_certificate
+
+    try:
+        email_certificate.delay(certificate_id)
+    except Exception:
+        logger.exception("Certificate %s was not e-mailed", certificate_id)
+
+
+def _queue_notice(event_id: int, reason: str) -> None:
+    from courses.tasks import notify_certificate_change
+
+    try:
+        notify_certificate_change.delay(event_id, reason)
+    except Exception:
+        # The change stands whatever the mail server says; the event shows no NOTIFIED entry,
+        # and the task can be queued again.
+        logger.exception("The learner was not told of certificate event %s", event_id)
+
+
+def _notify_on_commit(event: CertificateEvent, reason: str) -> None:
+    transaction.on_commit(lambda: _queue_notice(event.pk, reason))
 
 
 @transaction.atomic
@@ -149,13 +193,19 @@ def issue_certificate(*, enrollment: Enrollment) -> Certificate:
         return enrollment.certificates.get(superseded_by__isnull=True)
 
 
-@transaction.atomic
-def revoke_certificate(*, certificate: Certificate, reason: str, acting_user: User) -> Certificate:
-    """Withdraw a certificate: it stays on record and its verify page says revoked, when, why."""
-    certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
+def _reason(reason: str, message: str) -> str:
     reason = reason.strip()
     if not reason:
-        raise CertificateError(_("Give the reason for revoking; boards will read it."))
+        raise CertificateError(message)
+    return reason
+
+
+@transaction.atomic
+def revoke_certificate(*, certificate: Certificate, reason: str, acting_user: User) -> Certificate:
+    """Withdraw a certificate: it stays on record, its verify page says revoked, when, why, and
+    the learner is told by e-mail."""
+    certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
+    reason = _reason(reason, _("Give the reason for revoking; boards will read it."))
     if certificate.status != CertificateStatus.VALID:
         raise CertificateError(_("Only a valid certificate can be revoked."))
     certificate.status = CertificateStatus.REVOKED
@@ -163,12 +213,60 @@ def revoke_certificate(*, certificate: Certificate, reason: str, acting_user: Us
     certificate.revoked_reason = reason
     certificate.revoked_by = acting_user
     certificate.save(update_fields=["status", "revoked_at", "revoked_reason", "revoked_by"])
-    CertificateEvent.objects.create(
+    event = CertificateEvent.objects.create(
         certificate=certificate,
         kind=CertificateEvent.Kind.REVOKED,
         actor=acting_user,
         detail=reason,
     )
+    audit.record(
+        "certificate.revoked",
+        actor=acting_user,
+        subject=certificate,
+        data={"code": certificate.code, "reason": reason},
+    )
+    _notify_on_commit(event, reason)
+    return certificate
+
+
+@transaction.atomic
+def reinstate_certificate(
+    *, certificate: Certificate, reason: str, acting_user: User
+) -> Certificate:
+    """Undo a revocation: the certificate is valid again. The revocation (when, by whom, why)
+    stays in its history, next to the reinstatement and its reason; the learner is told."""
+    certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
+    reason = _reason(reason, _("Give the reason for reinstating; it is kept with the record."))
+    if certificate.status != CertificateStatus.REVOKED:
+        raise CertificateError(_("Only a revoked certificate can be reinstated."))
+    if certificate.superseded_by_id is not None:
+        raise CertificateError(
+            _("It was replaced by a reissued certificate, which is the one that stands.")
+        )
+    revoked = {
+        "revoked_at": certificate.revoked_at.isoformat() if certificate.revoked_at else None,
+        "revoked_reason": certificate.revoked_reason,
+    }
+    certificate.status = CertificateStatus.VALID
+    certificate.revoked_at = None
+    certificate.revoked_reason = ""
+    certificate.revoked_by = None
+    certificate.save(update_fields=["status", "revoked_at", "revoked_reason", "revoked_by"])
+    event = CertificateEvent.objects.create(
+        certificate=certificate,
+        kind=CertificateEvent.Kind.REINSTATED,
+        actor=acting_user,
+        detail=reason,
+    )
+    audit.record(
+        "certificate.reinstated",
+        actor=acting_user,
+        subject=certificate,
+        data={"code": certificate.code, "reason": reason, **revoked},
+    )
+    _notify_on_commit(event, reason)
+    # A certificate revoked before its PDF went out is sent now; one already sent is not again.
+    transaction.on_commit(lambda: _queue_email(certificate.pk))
     return certificate
 
 
@@ -176,35 +274,61 @@ def revoke_certificate(*, certificate: Certificate, reason: str, acting_user: Us
 def reissue_certificate(
     *, certificate: Certificate, acting_user: User, reason: str = ""
 ) -> Certificate:
-    """Replace a valid certificate with a new one (new code, today's snapshot: a corrected name,
-    say); the old one is kept, marked superseded, and points to the new."""
+    """Replace a valid or revoked certificate with a new, valid one (new code, today's record: a
+    corrected name, say); the old one is kept, points to the new, and says so. A revoked one
+    stays revoked on its own page, with the replacement beside it. The learner is told."""
     old = Certificate.objects.select_for_update().get(pk=certificate.pk)
-    if old.status != CertificateStatus.VALID:
-        raise CertificateError(_("Only a valid certificate can be reissued."))
+    if old.superseded_by_id is not None:
+        raise CertificateError(
+            _("It was already replaced by %(code)s; reissue that one instead.")
+            % {"code": Certificate.objects.get(pk=old.superseded_by_id).code}
+        )
+    if old.status not in (CertificateStatus.VALID, CertificateStatus.REVOKED):
+        raise CertificateError(_("Only a valid or revoked certificate can be reissued."))
+    reason = reason.strip()
     enrollment = (
         Enrollment.objects.select_for_update()
         .select_related("course", "user")
         .get(pk=old.enrollment_id)
     )
+    was = old.status
+    # A revoked certificate keeps its status: its page goes on saying when and why it was
+    # revoked, and points to the replacement. A valid one is superseded.
     # One certificate per enrollment may lack a successor: the old one points at itself for
     # the moment the new row goes in, then at the new row.
     Certificate.objects.filter(pk=old.pk).update(
-        superseded_by=old.pk, status=CertificateStatus.SUPERSEDED
+        superseded_by=old.pk,
+        status=CertificateStatus.REVOKED
+        if was == CertificateStatus.REVOKED
+        else CertificateStatus.SUPERSEDED,
     )
     replacement = _create(
         enrollment,
         actor=acting_user,
         kind=CertificateEvent.Kind.REISSUED,
-        detail=_("Replaces %(code)s. %(reason)s") % {"code": old.code, "reason": reason},
+        detail=" ".join(filter(None, [_("Replaces %(code)s.") % {"code": old.code}, reason])),
     )
     Certificate.objects.filter(pk=old.pk).update(superseded_by=replacement)
-    CertificateEvent.objects.create(
+    event = CertificateEvent.objects.create(
         certificate=old,
         kind=CertificateEvent.Kind.REISSUED,
         actor=acting_user,
-        detail=_("Superseded by %(code)s. %(reason)s")
-        % {"code": replacement.code, "reason": reason},
+        detail=" ".join(
+            filter(None, [_("Superseded by %(code)s.") % {"code": replacement.code}, reason])
+        ),
     )
+    audit.record(
+        "certificate.reissued",
+        actor=acting_user,
+        subject=old,
+        data={
+            "code": old.code,
+            "replacement": replacement.code,
+            "reason": reason,
+            "was": was,
+        },
+    )
+    _notify_on_commit(event, reason)
     return replacement
 
 
@@ -216,7 +340,7 @@ def render_and_store(*, certificate_id: int) -> Certificate:
     if certificate.is_rendered:
         return certificate
     pdf = render_certificate_pdf(
-        certificate.snapshot,
+        record_of(certificate),
         verify_url=verify_url(certificate.code),
         page_size=settings.CEU_CERTIFICATE_PAGE_SIZE,
     )
@@ -239,16 +363,20 @@ def render_and_store(*, certificate_id: int) -> Certificate:
 
 
 def email_certificate(*, certificate_id: int, force: bool = False) -> bool:
-    """Send the learner their certificate with the PDF attached, once (or again when asked)."""
+    """Send the learner their certificate with the PDF attached, once (or again when asked).
+    Only a valid certificate is ever sent: a revoked or replaced one is not a credential."""
     certificate = Certificate.objects.select_related("enrollment__user").get(pk=certificate_id)
+    if certificate.status != CertificateStatus.VALID or certificate.superseded_by_id is not None:
+        return False
     if not certificate.is_rendered or (certificate.emailed_at and not force):
         return False
     user = certificate.enrollment.user
     context = {
         "certificate": certificate,
-        "snapshot": certificate.snapshot,
+        "record": record_of(certificate),
         "user": user,
         "verify_url": verify_url(certificate.code),
+        "licences_url": _site_url("accounts:licence_list"),
     }
     subject = " ".join(render_to_string("emails/certificate_subject.txt", context).split())
     message = EmailMultiAlternatives(
@@ -265,5 +393,92 @@ def email_certificate(*, certificate_id: int, force: bool = False) -> bool:
     Certificate.objects.filter(pk=certificate.pk).update(emailed_at=timezone.now())
     CertificateEvent.objects.create(
         certificate=certificate, kind=CertificateEvent.Kind.EMAILED, detail=user.email
+    )
+    return True
+
+
+def resend_certificate(*, certificate: Certificate, acting_user: User) -> Certificate:
+    """A registrar's "E-mail again": only a valid, rendered certificate goes out."""
+    certificate = Certificate.objects.get(pk=certificate.pk)
+    if certificate.status == CertificateStatus.REVOKED:
+        raise CertificateError(_("It is revoked: a revoked certificate is never sent as valid."))
+    if certificate.status != CertificateStatus.VALID or certificate.superseded_by_id is not None:
+        raise CertificateError(_("It was replaced by a reissued certificate; send that one."))
+    if not certificate.is_rendered:
+        raise CertificateError(
+            _("Its PDF is not ready yet; it is e-mailed as soon as it is rendered.")
+        )
+    with transaction.atomic():
+        if not email_certificate(certificate_id=certificate.pk, force=True):
+            raise CertificateError(_("It could not be sent; nothing went out."))
+        audit.record(
+            "certificate.resent",
+            actor=acting_user,
+            subject=certificate,
+            data={"code": certificate.code, "to": certificate.enrollment.user.email},
+        )
+    return certificate
+
+
+# The notice for each change a registrar can make, by the event that records it.
+_NOTICES = {
+    CertificateEvent.Kind.REVOKED: "certificate_revoked",
+    CertificateEvent.Kind.REINSTATED: "certificate_reinstated",
+    CertificateEvent.Kind.REISSUED: "certificate_reissued",
+}
+
+
+def _notice_marker(event: CertificateEvent) -> str:
+    return f"(event {event.pk})"
+
+
+@transaction.atomic
+def notify_learner(*, event_id: int, reason: str = "") -> bool:
+    """Tell the learner by e-mail that their certificate was revoked, reinstated or reissued,
+    with the reason and the code that now stands; record it as NOTIFIED. Once per event: a
+    second run (a retried task) sends nothing."""
+    event = (
+        CertificateEvent.objects.select_for_update()
+        .select_related("certificate__enrollment__user", "certificate__superseded_by")
+        .get(pk=event_id)
+    )
+    template = _NOTICES.get(event.kind)
+    if template is None:
+        return False
+    certificate = event.certificate
+    marker = _notice_marker(event)
+    if certificate.events.filter(
+        kind=CertificateEvent.Kind.NOTIFIED, detail__endswith=marker
+    ).exists():
+        return False
+    user = certificate.enrollment.user
+    reissued = event.kind == CertificateEvent.Kind.REISSUED
+    replacement = certificate.superseded_by if reissued else None
+    if reissued and replacement is None:
+        return False
+    record = record_of(certificate)
+    context = {
+        "certificate": certificate,
+        "record": record,
+        "replacement": replacement,
+        "replacement_record": record_of(replacement) if replacement else None,
+        "reason": reason,
+        "at": timezone.localtime(event.at),
+        "user": user,
+        "verify_url": verify_url(certificate.code),
+        "replacement_url": verify_url(replacement.code) if replacement else "",
+        "transcript_url": _site_url("courses:transcript"),
+    }
+    subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
+    EmailMessage(
+        subject=subject,
+        body=render_to_string(f"emails/{template}_message.txt", context),
+        to=[user.email],
+    ).send()
+    CertificateEvent.objects.create(
+        certificate=certificate,
+        kind=CertificateEvent.Kind.NOTIFIED,
+        detail=_("Told %(email)s of the change %(marker)s")
+        % {"email": user.email, "marker": marker},
     )
     return True

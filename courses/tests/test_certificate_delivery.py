@@ -151,3 +151,76 @@ def test_a_certificate_is_rendered_by_a_real_worker(learner, celery_worker, sett
         "rendered",
         "emailed",
     ]
+
+
+def test_a_certificate_of_attendance_is_emailed_as_one(
+    db, learner, mailoutbox, django_capture_on_commit_callbacks
+):
+    # No licence on the learner's profile: no approval can serve it.
+    course = CourseFactory(slug="ghosting", title="Ruptures and ghosting")
+    ApprovalFactory(course=course, accreditor=AccreditorFactory(short_name="APA"))
+    enrollment = EnrollmentFactory(user=learner, course=course, completed_at=timezone.now())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        certificate = credentials.issue_certificate(enrollment=enrollment)
+
+    (message,) = mailoutbox
+    assert message.subject == "Your certificate of attendance: Ruptures and ghosting"
+    assert "Certificate of attendance: no CE credit." in message.body
+    assert "CE hours)" not in message.body
+    assert reverse("accounts:licence_list") in message.body  # where to add a licence
+    html = message.alternatives[0][0]
+    assert "Certificate of attendance: no CE credit." in html
+    assert message.attachments[0][0] == f"{certificate.code}.pdf"
+
+
+def test_a_certificate_revoked_before_it_is_sent_is_never_sent(
+    db, learner, mailoutbox, django_user_model, django_capture_on_commit_callbacks
+):
+    registrar = django_user_model.objects.create_user("r@example.com", "x", full_name="R")
+    with django_capture_on_commit_callbacks(execute=False) as issued:
+        certificate = credentials.issue_certificate(enrollment=completed_enrollment(learner))
+    with django_capture_on_commit_callbacks(execute=True):
+        credentials.revoke_certificate(
+            certificate=certificate, reason="Fraud", acting_user=registrar
+        )
+
+    for callback in issued:  # the render task runs late, after the revocation
+        callback()
+
+    certificate.refresh_from_db()
+    assert certificate.is_rendered  # kept for the record
+    assert certificate.emailed_at is None
+    subjects = [message.subject for message in mailoutbox]
+    assert subjects == ["Your certificate was revoked: Ruptures and ghosting"]
+
+
+def test_reinstating_sends_a_pdf_that_was_held_back_and_only_once(
+    db, learner, mailoutbox, django_user_model, django_capture_on_commit_callbacks
+):
+    registrar = django_user_model.objects.create_user("r@example.com", "x", full_name="R")
+    with django_capture_on_commit_callbacks(execute=False) as issued:
+        certificate = credentials.issue_certificate(enrollment=completed_enrollment(learner))
+    with django_capture_on_commit_callbacks(execute=True):
+        credentials.revoke_certificate(
+            certificate=certificate, reason="Fraud?", acting_user=registrar
+        )
+    for callback in issued:
+        callback()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        credentials.reinstate_certificate(
+            certificate=certificate, reason="No fraud after all.", acting_user=registrar
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        credentials.revoke_certificate(
+            certificate=certificate, reason="Again", acting_user=registrar
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        credentials.reinstate_certificate(
+            certificate=certificate, reason="Settled.", acting_user=registrar
+        )
+
+    with_pdf = [m for m in mailoutbox if m.attachments]
+    assert [m.attachments[0][0] for m in with_pdf] == [f"{certificate.code}.pdf"]
+    assert certificate.events.filter(kind="emailed").count() == 1

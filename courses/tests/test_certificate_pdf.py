@@ -53,17 +53,21 @@ NBCC_STATEMENT = (
 )
 
 SNAPSHOT = {
+    "schema_version": 2,
     "code": "CEU-7K3M-Q9XZ-4T2P-HW8R",
+    "kind": "credit",
     "learner_name": "Zoë Ramírez-Núñez",
     "licences": [
         {
             "profession": "Clinical social worker",
+            "profession_code": "clinical_social_worker",
             "jurisdiction": "New York",
             "jurisdiction_code": "NY",
             "number": "LCSW-R 0123456",
         },
         {
             "profession": "Licensed professional counselor",
+            "profession_code": "professional_counselor",
             "jurisdiction": "Texas",
             "jurisdiction_code": "TX",
             "number": "LPC-00417",
@@ -72,6 +76,7 @@ SNAPSHOT = {
     "course_title": "When Clients Disappear: Ruptures, Ghosting, and Re-Engaging Stuck Clients",
     "course_slug": "when-clients-disappear",
     "ce_hours": "0.5",
+    "course_hours": "0.5",
     "format": "Home study: recorded audio",
     "completion_date": "2026-11-26",
     "presenter": "Jordan Avery, PhD, LMFT",
@@ -271,6 +276,38 @@ def test_no_licences_no_approvals_no_presenter(tmp_path):
     assert SNAPSHOT["learner_name"] in text
     assert "licence no." not in text
     assert "Presenter" not in text
+
+
+def test_a_certificate_of_attendance_prints_no_hours_and_says_so(tmp_path):
+    data = snapshot(kind="attendance", ce_hours="0", approvals=[])
+    pdf = render_certificate_pdf(data, verify_url=VERIFY_URL)
+    text = pdf_text(pdf, tmp_path)
+
+    assert "Certificate of Attendance" in text
+    assert "Certificate of attendance: no CE credit" in text
+    assert "Certificate of Completion" not in text
+    assert "CE HOURS" not in text  # no hours among the facts
+    assert not re.search(r"\d CE hour", text)
+    assert "0.5" not in text
+    assert SNAPSHOT["learner_name"] in text
+    assert squash(SNAPSHOT["course_title"]) in squash(text)
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+    (content,) = dict(PdfReader(io.BytesIO(pdf)).attachments)["certificate.json"]
+    assert json.loads(content)["kind"] == "attendance"
+
+
+def test_a_version_1_snapshot_still_renders_as_version_2(tmp_path):
+    # As stored before records had versions: no schema_version, kind or course_hours.
+    data = snapshot()
+    for key in ("schema_version", "kind", "course_hours"):
+        del data[key]
+
+    pdf = render_certificate_pdf(data, verify_url=VERIFY_URL)
+
+    assert "0.5 CE hours" in pdf_text(pdf, tmp_path)
+    (content,) = dict(PdfReader(io.BytesIO(pdf)).attachments)["certificate.json"]
+    embedded = json.loads(content)
+    assert (embedded["schema_version"], embedded["kind"]) == (2, "credit")
 
 
 # --- Page -------------------------------------------------------------------------------------
@@ -519,8 +556,13 @@ def test_markup_in_every_field_fetches_nothing(listener, tmp_path):
         return value + next(attacks) if isinstance(value, str) else value
 
     data = poison(snapshot())
-    # Every string but the dates, which must parse.
-    data |= {"completion_date": SNAPSHOT["completion_date"], "issued_at": SNAPSHOT["issued_at"]}
+    # Every string but the dates, the hours and the kind, which must parse.
+    data |= {
+        key: SNAPSHOT[key]
+        for key in ("completion_date", "issued_at", "ce_hours", "course_hours", "kind")
+    }
+    for approval, clean in zip(data["approvals"], SNAPSHOT["approvals"], strict=True):
+        approval["hours"] = clean["hours"]
     pdf = render_certificate_pdf(data, verify_url=VERIFY_URL)
     assert requests == []
     text = squash(pdf_text(pdf, tmp_path))

@@ -3,8 +3,10 @@ revoked or reissued in plain sight."""
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -12,7 +14,9 @@ from django.utils import timezone
 
 from accounts.tests.factories import LicenceFactory, UserFactory
 from courses.codes import new_code, parse_code
+from courses.credentials_record import CertificateKind, CertificateRecord, RecordError, record_of
 from courses.models import Certificate, CertificateEvent, CertificateStatus, Course
+from courses.selectors import public_record
 from courses.services import assessment, credentials
 from courses.tests.factories import (
     AccreditorFactory,
@@ -468,3 +472,232 @@ def test_the_transcript_pdf_needs_a_signed_in_learner(client):
     response = client.get(reverse("courses:transcript_pdf"))
 
     assert response.status_code == 302
+
+
+# --- Credit only where an approval serves the learner -------------------------------------------
+
+
+def _api(client, code) -> dict:
+    return client.get(reverse("courses:api_certificate", args=[code])).json()["certificate"]
+
+
+def test_once_every_approval_has_lapsed_the_certificate_is_of_attendance(client, learner):
+    LicenceFactory(user=learner, profession="psychologist", jurisdiction="CA", number="PSY 1")
+    course = CourseFactory(slug="lapsing", title="Lapsing approvals", ce_hours=Decimal("1.5"))
+    ApprovalFactory(
+        course=course, accreditor=AccreditorFactory(short_name="APA"), hours=Decimal("1.5")
+    )
+    enrollment = EnrollmentFactory(user=learner, course=course)
+
+    # Past the course's approval and the accreditor's provider period alike.
+    with time_machine.travel(timezone.now() + timedelta(days=400), tick=False):
+        enrollment.completed_at = timezone.now()
+        enrollment.save(update_fields=["completed_at"])
+        certificate = credentials.issue_certificate(enrollment=enrollment)
+
+    record = record_of(certificate)
+    assert record.kind == CertificateKind.ATTENDANCE
+    assert record.ce_hours == 0
+    assert record.course_hours == Decimal("1.5")
+    assert record.approvals == ()
+    page = verify(client, certificate.code).content.decode()
+    assert "Certificate of attendance: no CE credit" in page
+    assert "1.5" not in page
+    api = _api(client, certificate.code)
+    assert api["kind"] == "attendance"
+    assert api["ce_hours"] == "0"
+    assert api["credits"] == []
+
+
+def test_an_approval_for_another_profession_only_gives_attendance(client, learner):
+    LicenceFactory(user=learner, profession="psychologist", jurisdiction="CA", number="PSY 1")
+    course = CourseFactory(slug="for-social-workers")
+    ApprovalFactory(
+        course=course,
+        accreditor=AccreditorFactory(short_name="ASWB", professions=["clinical_social_worker"]),
+    )
+    enrollment = EnrollmentFactory(user=learner, course=course, completed_at=timezone.now())
+
+    certificate = credentials.issue_certificate(enrollment=enrollment)
+
+    assert record_of(certificate).is_attendance
+    page = verify(client, certificate.code).content.decode()
+    assert "Certificate of attendance: no CE credit" in page
+    assert _api(client, certificate.code)["ce_hours"] == "0"
+
+
+def test_without_a_licence_there_is_no_credit(client, learner):
+    course = CourseFactory(slug="no-licence")
+    ApprovalFactory(course=course, accreditor=AccreditorFactory(short_name="APA"))
+    enrollment = EnrollmentFactory(user=learner, course=course, completed_at=timezone.now())
+
+    certificate = credentials.issue_certificate(enrollment=enrollment)
+
+    api = _api(client, certificate.code)
+    assert (api["kind"], api["ce_hours"], api["credits"]) == ("attendance", "0", [])
+
+
+def test_an_approval_that_serves_the_learner_gives_credit(client, certificate):
+    record = record_of(certificate)
+
+    assert record.kind == CertificateKind.CREDIT
+    assert record.ce_hours == Decimal("0.5")
+    page = verify(client, certificate.code).content.decode()
+    assert "attendance" not in page.casefold()
+    api = _api(client, certificate.code)
+    assert (api["kind"], api["ce_hours"]) == ("credit", "0.5")
+    assert [credit["accreditor"] for credit in api["credits"]] == ["ASWB"]
+
+
+def test_credit_is_never_more_than_the_approval_grants(client, learner):
+    LicenceFactory(user=learner, profession="psychologist", jurisdiction="CA", number="PSY 1")
+    course = CourseFactory(slug="partly-approved", ce_hours=Decimal("2"))
+    ApprovalFactory(
+        course=course, accreditor=AccreditorFactory(short_name="APA"), hours=Decimal("1.5")
+    )
+    enrollment = EnrollmentFactory(user=learner, course=course, completed_at=timezone.now())
+
+    certificate = credentials.issue_certificate(enrollment=enrollment)
+
+    assert _api(client, certificate.code)["ce_hours"] == "1.5"
+
+
+def test_the_public_record_gains_exactly_one_field_kind(client, certificate):
+    before = {
+        "code", "status", "sample", "learner_name", "licences", "course_title", "ce_hours",
+        "format", "completion_date", "presenter", "provider", "credits", "issued_at", "revoked",
+        "superseded_by",
+    }  # fmt: skip
+
+    assert set(public_record(certificate)) == before | {"kind"}
+
+
+def test_the_transcript_counts_no_hours_for_attendance(learner_client, learner, certificate):
+    licence = learner.licences.get()
+    licence.renewal_date = timezone.localdate() + timedelta(days=200)
+    licence.hours_required = 36
+    licence.save()
+    other = CourseFactory(slug="unapproved", title="Unapproved training", ce_hours=Decimal("3"))
+    attended = credentials.issue_certificate(
+        enrollment=EnrollmentFactory(user=learner, course=other, completed_at=timezone.now())
+    )
+
+    page = learner_client.get(reverse("courses:transcript")).content.decode()
+
+    assert attended.code in page
+    assert "Certificate of attendance: no CE credit" in page
+    assert "0.5 CE hours in all" in page  # the credit certificate's hours only
+    assert "<strong>35.5</strong> of 36" in page
+
+
+def test_the_transcript_keeps_its_query_count(
+    learner_client, learner, certificate, django_assert_num_queries
+):
+    for n in range(12):
+        course = CourseFactory(slug=f"more-{n}")
+        credentials.issue_certificate(
+            enrollment=EnrollmentFactory(user=learner, course=course, completed_at=timezone.now())
+        )
+
+    # Session, user; the certificates with their courses; the licences. Grows with nothing.
+    with django_assert_num_queries(4):
+        assert learner_client.get(reverse("courses:transcript")).status_code == 200
+
+
+# --- Records stored before there were versions ---------------------------------------------------
+
+# A certificate's snapshot as the code before schema versions stored it.
+VERSION_1 = {
+    "code": "CEU-7K3M-Q9XZ-4T2P-HW8R",
+    "learner_name": "Dana Whitfield",
+    "licences": [
+        {
+            "profession": "Clinical social worker",
+            "profession_code": "clinical_social_worker",
+            "jurisdiction": "New York",
+            "jurisdiction_code": "NY",
+            "number": "LCSW-R 0123456",
+        }
+    ],
+    "course_title": "Ruptures and ghosting",
+    "course_slug": "ghosting",
+    "ce_hours": "0.5",
+    "format": "Home study: recorded audio",
+    "completion_date": "2026-11-26",
+    "presenter": "Jordan Avery, PhD, LMFT",
+    "provider": {
+        "name": "Sample CE Provider (demo)",
+        "address": "",
+        "email": "ce@example.org",
+        "phone": "",
+        "website": "",
+        "configured": False,
+    },
+    "approvals": [
+        {
+            "accreditor": "ASWB",
+            "accreditor_name": "ASWB accreditor",
+            "provider_number": "SAMPLE-1",
+            "hours": "0.5",
+            "credit_type": "clinical",
+            "approval_code": "C-42",
+            "statement": "Sample CE Provider (demo) is approved by this body.",
+            "professions": ["clinical_social_worker"],
+        }
+    ],
+    "issued_at": "2026-11-26T14:03:00+00:00",
+}
+
+
+def test_a_version_1_record_still_loads_and_is_written_back_as_version_2():
+    record = CertificateRecord.from_snapshot(VERSION_1)
+
+    assert record.kind == CertificateKind.CREDIT
+    assert record.ce_hours == record.course_hours == Decimal("0.5")
+    assert record.licences[0].number_last4 == "3456"
+    assert record.approvals[0].professions == ("clinical_social_worker",)
+    snapshot = record.to_snapshot()
+    assert snapshot["schema_version"] == 2
+    assert snapshot["kind"] == "credit"
+    assert {key: value for key, value in snapshot.items() if key in VERSION_1} == VERSION_1
+    assert CertificateRecord.from_snapshot(snapshot) == record
+
+
+def test_a_version_1_record_without_a_serving_approval_is_attendance():
+    record = CertificateRecord.from_snapshot({**VERSION_1, "approvals": []})
+
+    assert record.kind == CertificateKind.ATTENDANCE
+    assert record.ce_hours == 0
+    assert record.course_hours == Decimal("0.5")  # what the training offered
+
+
+def test_a_stored_version_1_certificate_verifies(client, completed):
+    code = new_code()
+    certificate = Certificate.objects.create(
+        code=code,
+        enrollment=completed,
+        snapshot={**VERSION_1, "code": code},
+        issued_at=timezone.now(),
+        learner_name=VERSION_1["learner_name"],
+    )
+
+    response = verify(client, certificate.code)
+
+    assert response.status_code == 200
+    assert "Valid." in response.content.decode()
+    api = _api(client, certificate.code)
+    assert (api["kind"], api["ce_hours"], api["completion_date"]) == ("credit", "0.5", "2026-11-26")
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"schema_version": 99},
+        {"schema_version": 2, "kind": "bogus", "course_hours": "1"},
+        {"ce_hours": "lots"},
+        {"completion_date": "yesterday"},
+    ],
+)
+def test_a_snapshot_that_is_not_a_record_is_refused(broken):
+    with pytest.raises(RecordError):
+        CertificateRecord.from_snapshot({**VERSION_1, **broken})
