@@ -282,6 +282,7 @@ class CourseAdmin(admin.ModelAdmin):
         try:
             publishing.publish_course(course=course, acting_user=request.user)
         except publishing.PublishError as refusal:
+            # Nothing changed: a warning with what to do, never a success.
             self.message_user(
                 request,
                 format_html(
@@ -289,8 +290,10 @@ class CourseAdmin(admin.ModelAdmin):
                     course.title,
                     format_html_join("", "<br>• {}", ((p,) for p in refusal.problems)),
                 ),
-                messages.ERROR,
+                messages.WARNING,
             )
+        except publishing.PublishingError as refusal:
+            self.message_user(request, str(refusal), messages.WARNING)
         else:
             self.message_user(request, f"“{course.title}” is published.", messages.SUCCESS)
 
@@ -303,9 +306,17 @@ class CourseAdmin(admin.ModelAdmin):
 
     @admin.action(description="Archive the selected courses", permissions=["change"])
     def archive_selected(self, request, queryset):
+        archived = 0
         for course in queryset:
-            publishing.archive_course(course=course, acting_user=request.user)
-        self.message_user(request, f"Archived {queryset.count()} course(s).", messages.SUCCESS)
+            try:
+                publishing.archive_course(course=course, acting_user=request.user)
+            except publishing.PublishingError as refusal:
+                self.message_user(request, str(refusal), messages.WARNING)
+            else:
+                archived += 1
+        # Only what changed is reported as done.
+        if archived:
+            self.message_user(request, f"Archived {archived} course(s).", messages.SUCCESS)
 
     @admin.action(description="Copy as a new edition (draft)", permissions=["add"])
     def copy_as_new_edition(self, request, queryset):
@@ -314,7 +325,9 @@ class CourseAdmin(admin.ModelAdmin):
             self.message_user(
                 request,
                 format_html(
-                    'New draft edition: <a href="{}">{}</a>',
+                    'New draft edition of “{}”: <a href="{}">{}</a>. Credit earned from one '
+                    "edition is not earned again from the other.",
+                    course.title,
                     reverse("admin:courses_course_change", args=[edition.pk]),
                     edition.slug,
                 ),

@@ -74,7 +74,9 @@ class ImportEpisodeForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"placeholder": "25:15"}),
         help_text=gettext_lazy(
-            "MM:SS or H:MM:SS. Without it the last chapter is taken to run one minute."
+            "The episode's length, MM:SS or H:MM:SS. Leave it empty when the notes state it "
+            "(“Duration: 25:15”) or the media file is on this site: it is read from there. "
+            "Otherwise the last lesson waits for its end until you give it."
         ),
     )
 
@@ -170,6 +172,17 @@ def import_episode(request: HttpRequest, admin_site) -> HttpResponse:
                     _("Imported %(n)d chapters as a draft: %(title)s")
                     % {"n": chapters, "title": course.title},
                 )
+                if not course.episode.duration_seconds:
+                    messages.warning(
+                        request,
+                        _(
+                            "The episode's length was not given, the notes do not state it and "
+                            "no media file on this site tells it, so lesson %(n)d has no end "
+                            "yet. Give the episode's length and the lesson's end before "
+                            "publishing."
+                        )
+                        % {"n": chapters},
+                    )
                 return HttpResponseRedirect(
                     reverse("admin:courses_course_change", args=[course.pk])
                 )

@@ -408,7 +408,8 @@ class Lesson(models.Model):
 
     @property
     def has_media(self) -> bool:
-        return self.media_start_seconds is not None
+        # Both ends: a draft's last chapter may have a start and no end until its length is known.
+        return self.media_start_seconds is not None and self.media_end_seconds is not None
 
     @property
     def media_seconds(self) -> int:

@@ -1,23 +1,46 @@
 """Rules a course must meet before it can be offered: the credit calculation that supports its
-hours, and what accreditors require it to carry."""
+hours, the media its lessons play, and what accreditors require it to carry."""
 
+import math
 import re
 from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.storage import default_storage
 from django.utils.translation import gettext as _
 
-from courses.models import Course, Lesson
-from courses.models.catalog import READING_WORDS_PER_MINUTE, supported_hours
+from courses.models import Course, CourseFormat, Lesson
+from courses.models.catalog import (
+    INSTRUCTION_MINUTES_PER_CE_HOUR,
+    READING_WORDS_PER_MINUTE,
+    supported_hours,
+)
 
 __all__ = [
+    "RECORDED_FORMATS",
     "count_words",
     "credit_problems",
     "estimated_minutes",
+    "format_time",
+    "least_engaged_minutes",
+    "local_media_file",
+    "media_file_seconds",
     "media_minutes",
+    "media_problems",
     "supported_hours",
 ]
 
 _MARKUP = re.compile(r"[#>*_`|\[\]()-]")
+# Formats whose credit is for hearing or watching: every lesson must play.
+RECORDED_FORMATS = {CourseFormat.AUDIO, CourseFormat.VIDEO}
+# A media file's measured length may differ from its stated length by rounding.
+MEDIA_LENGTH_TOLERANCE_SECONDS = 1
 
 
 def count_words(markdown_text: str) -> int:
@@ -25,8 +48,22 @@ def count_words(markdown_text: str) -> int:
     return len(_MARKUP.sub(" ", markdown_text or "").split())
 
 
+def format_time(seconds: int | float) -> str:
+    """A point in an episode as podcasts print it: MM:SS, or H:MM:SS past the hour."""
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def _lesson_seconds(lesson: Lesson) -> int:
+    """The chapter's running time; nothing for a chapter whose end is not known yet."""
+    if lesson.media_start_seconds is None or lesson.media_end_seconds is None:
+        return 0
+    return lesson.media_end_seconds - lesson.media_start_seconds
+
+
 def media_minutes(lessons: list[Lesson]) -> Decimal:
-    seconds = sum(lesson.media_seconds for lesson in lessons)
+    seconds = sum(_lesson_seconds(lesson) for lesson in lessons)
     return (Decimal(seconds) / 60).quantize(Decimal("0.01"))
 
 
@@ -34,6 +71,12 @@ def estimated_minutes(*, media_seconds: int, words: int) -> int:
     """A lesson's listening plus reading time, rounded up to the minute."""
     seconds = media_seconds + words * 60 / READING_WORDS_PER_MINUTE
     return max(1, -(-int(seconds) // 60))
+
+
+def least_engaged_minutes(ce_hours: Decimal) -> int:
+    """The least engaged time that earns these hours: fifty minutes of instruction per CE hour
+    (Florida 64B4-6.004), rounded up to the minute."""
+    return math.ceil(Decimal(ce_hours) * INSTRUCTION_MINUTES_PER_CE_HOUR)
 
 
 def credit_problems(course: Course, lessons: list[Lesson]) -> list[str]:
@@ -56,4 +99,202 @@ def credit_problems(course: Course, lessons: list[Lesson]) -> list[str]:
             _("%(hours)s CE hours need more instruction than the media and reading provide.")
             % {"hours": course.ce_hours}
         )
+    needed = least_engaged_minutes(course.ce_hours)
+    if course.minimum_engaged_minutes < needed:
+        problems.append(
+            _(
+                "A minimum engaged time of at least %(needed)d minutes for %(hours)s CE hours "
+                "(%(per_hour)d minutes per CE hour); it is %(minutes)d."
+            )
+            % {
+                "needed": needed,
+                "hours": course.ce_hours.normalize(),
+                "per_hour": INSTRUCTION_MINUTES_PER_CE_HOUR,
+                "minutes": course.minimum_engaged_minutes,
+            }
+        )
+    return problems
+
+
+# --- The media lessons play ---------------------------------------------------------------------
+
+
+def _site_path(address: str, prefix: str) -> str | None:
+    """The file name under `prefix` (STATIC_URL or MEDIA_URL) that a site-root address names."""
+    if not prefix or prefix.startswith(("http://", "https://", "//")):
+        return None  # served from elsewhere: not a file of this site
+    prefix = "/" + prefix.lstrip("/")
+    path = unquote(urlsplit(address).path)
+    if not path.startswith(prefix):
+        return None
+    name = path.removeprefix(prefix)
+    return name if name and not name.endswith("/") else None
+
+
+def local_media_file(address: str) -> Path | None:
+    """The file on this machine that a site-root media address serves, if there is one."""
+    for prefix, locate in ((settings.STATIC_URL, _static_file), (settings.MEDIA_URL, _media_file)):
+        name = _site_path(address, prefix)
+        if name is None:
+            continue
+        try:
+            found = locate(name)
+        except (SuspiciousFileOperation, NotImplementedError, OSError, ValueError):
+            continue
+        if found is not None and found.is_file():
+            return found
+    return None
+
+
+def _static_file(name: str) -> Path | None:
+    found = finders.find(name)
+    if found:
+        return Path(found)
+    if staticfiles_storage.exists(name):
+        return Path(staticfiles_storage.path(name))
+    return None
+
+
+def _media_file(name: str) -> Path | None:
+    return Path(default_storage.path(name)) if default_storage.exists(name) else None
+
+
+def _served_remotely(address: str) -> bool:
+    """An uploaded file in a storage without local paths (S3 and the like)."""
+    name = _site_path(address, settings.MEDIA_URL)
+    if name is None:
+        return False
+    try:
+        default_storage.path(name)
+    except NotImplementedError:
+        try:
+            return default_storage.exists(name)
+        except (SuspiciousFileOperation, OSError, ValueError):
+            return False
+    except (SuspiciousFileOperation, OSError, ValueError):
+        return False
+    return False
+
+
+def media_is_served(address: str) -> bool:
+    """Whether learners' players can load this address: an https address is taken as given; a
+    path from this site's root must name a real static or uploaded file."""
+    address = address.strip()
+    if address.startswith("https://"):
+        return bool(urlsplit(address).netloc)
+    if not address.startswith("/") or address.startswith("//"):
+        return False
+    return local_media_file(address) is not None or _served_remotely(address)
+
+
+def media_file_seconds(path: Path) -> float | None:
+    """The running time a media file declares, read from the file itself; None when it cannot be
+    read (not audio or video, damaged, or no reader installed)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _read_length(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)
+def _read_length(path: str, _mtime_ns: int, _size: int) -> float | None:
+    # Cached per file version: the admin shows the checklist on every visit to a course.
+    try:
+        import mutagen
+    except ImportError:  # pragma: no cover - mutagen is a dependency; a bare install lacks it
+        return None
+    try:
+        media = mutagen.File(path)
+    except Exception:  # any file mutagen cannot read is simply of unknown length
+        return None
+    length = getattr(getattr(media, "info", None), "length", None)
+    return float(length) if length and length > 0 else None
+
+
+def media_problems(course: Course, lessons: list[Lesson]) -> list[str]:
+    """What keeps a recorded course from playing every lesson: its episode's media address, the
+    episode's length, and each lesson's place in it. Reading courses have nothing to play."""
+    if course.format not in RECORDED_FORMATS:
+        return []
+    episode = course.episode
+    if episode is None:
+        return [
+            _(
+                "The episode its lessons play: a recorded course needs one. Choose it under "
+                "Audience."
+            )
+        ]
+    problems = []
+    address = episode.media_url.strip()
+    measured = None
+    if not address:
+        problems.append(
+            _(
+                "The episode “%(episode)s” has no media address, so learners would get a silent "
+                "player. Give the address of its audio or video on the episode."
+            )
+            % {"episode": episode.title}
+        )
+    elif not media_is_served(address):
+        problems.append(
+            _(
+                "The episode's media address %(address)s does not lead to a file learners can "
+                "play. Give an https:// address, or upload the file and give its path on this "
+                "site (%(static)s… or %(media)s…)."
+            )
+            % {
+                "address": address,
+                "static": "/" + settings.STATIC_URL.lstrip("/"),
+                "media": "/" + settings.MEDIA_URL.lstrip("/"),
+            }
+        )
+    elif (path := local_media_file(address)) is not None:
+        measured = media_file_seconds(path)
+    length = episode.duration_seconds
+    if not length:
+        problems.append(
+            _("The episode “%(episode)s” has no length: give its running time on the episode.")
+            % {"episode": episode.title}
+        )
+    last = lessons[-1].position if lessons else None
+    for lesson in lessons:
+        start, end = lesson.media_start_seconds, lesson.media_end_seconds
+        if start is None:
+            problems.append(
+                _(
+                    "Lesson %(n)d has no part of the episode to play: give where its chapter "
+                    "starts and ends."
+                )
+                % {"n": lesson.position}
+            )
+        elif end is None:
+            problems.append(
+                (
+                    _("Lesson %(n)d needs its end: give the episode's length.")
+                    if lesson.position == last
+                    else _("Lesson %(n)d needs its end: give where its chapter stops.")
+                )
+                % {"n": lesson.position}
+            )
+        elif length and end > length:
+            problems.append(
+                _(
+                    "Lesson %(n)d ends at %(end)s, past the end of the episode (%(length)s): check "
+                    "the chapter's end or the episode's length."
+                )
+                % {"n": lesson.position, "end": format_time(end), "length": format_time(length)}
+            )
+        elif measured is not None and end > measured + MEDIA_LENGTH_TOLERANCE_SECONDS:
+            problems.append(
+                _(
+                    "Lesson %(n)d ends at %(end)s, but the media file runs only %(length)s: check "
+                    "the chapter's end or the file."
+                )
+                % {
+                    "n": lesson.position,
+                    "end": format_time(end),
+                    "length": format_time(round(measured)),
+                }
+            )
     return problems

@@ -1,6 +1,7 @@
 """A draft course from an episode's show notes: the chapter list becomes lessons, the article
 under it becomes their text, the "Resources:" list becomes references. Whatever the notes lack
-is left as a placeholder the publish checklist flags, never invented."""
+is left as a placeholder the publish checklist flags, never invented: a chapter's length comes
+from the next chapter's stamp or the episode's length, never from a guess."""
 
 import difflib
 import re
@@ -24,16 +25,24 @@ from courses.models import (
     Lesson,
     Reference,
 )
-from courses.models.catalog import INSTRUCTION_MINUTES_PER_CE_HOUR, QUARTER_HOUR
-from courses.services.catalog import count_words, estimated_minutes, supported_hours
+from courses.models.catalog import QUARTER_HOUR
+from courses.services.catalog import (
+    count_words,
+    estimated_minutes,
+    format_time,
+    least_engaged_minutes,
+    local_media_file,
+    media_file_seconds,
+    supported_hours,
+)
 
 MAX_TEXT_BYTES = 1024 * 1024
 MAX_CHAPTERS = 200
 # Longer than any podcast episode; keeps the credit fields within their columns.
 MAX_DURATION_SECONDS = 24 * 3600
 MAX_CE_HOURS = Decimal("40")
-# When no duration is given, the last chapter is taken to run this long.
-LAST_CHAPTER_SECONDS = 60
+# An episode whose length is not known yet: its last lesson waits for its end.
+UNKNOWN_DURATION = 0
 # A body heading matches a chapter title at this difflib ratio or above.
 TITLE_MATCH_RATIO = 0.8
 
@@ -59,6 +68,16 @@ _CHAPTER_LINE = re.compile(
 _BODY_BULLET = re.compile(rf"^\s*[{BULLETS}]\s*")
 _MARKDOWN_LIST = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
 _MARKDOWN_HEADING = re.compile(r"^\s*#{1,6}\s+")
+# "Duration: 25:15", "Episode length – 1:02:03", "Running time: 25:15" on a line of its own.
+# (Each optional piece starts with a character of its own, so a long line cannot backtrack.)
+_DURATION_LINE = re.compile(
+    r"^[ \t]*(?:\*\*)?(?:episode[ \t]+)?(?:duration|length|running[ \t]+time|run[ \t]*time)"
+    r"(?:\*\*)?[ \t]*(?:[:\-–—][ \t]*)?(?:\*\*[ \t]*)?"
+    r"(?:(?P<hours>\d{1,2}):)?(?P<minutes>\d{1,3}):(?P<seconds>\d{2})(?:\*\*)?[ \t]*$",
+    re.I,
+)
+# A line stating the length is short; longer lines are article text.
+DURATION_LINE_CHARS = 80
 _CHAPTER_LIST_LABEL = re.compile(
     r"^\s*(?:chapters|timestamps|time ?stamps|episode chapters|in this episode)\s*:?\s*$", re.I
 )
@@ -104,12 +123,7 @@ class ParsedShowNotes:
     body_by_chapter: dict[int, str]  # Markdown for every chapter index, or the placeholder
     references: list[ParsedReference]
     matched_chapters: set[int] = field(default_factory=set)  # headings found in the article
-
-
-def format_time(seconds: int) -> str:
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+    duration_seconds: int | None = None  # the episode's length, when the notes state it
 
 
 def parse_show_notes(text: str) -> ParsedShowNotes:
@@ -122,10 +136,13 @@ def parse_show_notes(text: str) -> ParsedShowNotes:
         len(lines),
     )
     label = min(block) - 1  # a "Chapters:" line above the list is not article text
+    duration_line, duration = _stated_duration(lines)
     body_lines = [
         line
         for i, line in enumerate(lines[:stop])
-        if i not in block and not (i == label and _CHAPTER_LIST_LABEL.match(line))
+        if i not in block
+        and i != duration_line
+        and not (i == label and _CHAPTER_LIST_LABEL.match(line))
     ]
     body_by_chapter, matched = _split_body(body_lines, chapters)
     return ParsedShowNotes(
@@ -134,6 +151,7 @@ def parse_show_notes(text: str) -> ParsedShowNotes:
         body_by_chapter=body_by_chapter,
         references=_references(lines),
         matched_chapters=matched,
+        duration_seconds=duration,
     )
 
 
@@ -154,40 +172,22 @@ def import_course(
     if len(title) > 200:
         raise ShowNotesError(_("The title is longer than 200 characters."))
 
-    last = chapters[-1]
-    if duration_seconds is None:
-        duration = last.start_seconds + LAST_CHAPTER_SECONDS
-    else:
-        duration = int(duration_seconds)
-        if duration <= 0:
-            raise ShowNotesError(_("The duration must be longer than zero."))
-        if last.start_seconds >= duration:
-            raise ShowNotesError(
-                _(
-                    "Line %(line)d: the chapter “%(title)s” starts at %(start)s, at or past the "
-                    "end of the episode (%(end)s). Check the chapter times or the duration."
-                )
-                % {
-                    "line": last.line,
-                    "title": last.title,
-                    "start": format_time(last.start_seconds),
-                    "end": format_time(duration),
-                }
-            )
-    if duration > MAX_DURATION_SECONDS:
-        raise ShowNotesError(_("The episode runs longer than 24 hours: check the duration."))
+    duration = _episode_duration(parsed, media_url=media_url, given=duration_seconds)
 
     episode = Episode.objects.create(
         title=title,
         media_url=media_url.strip(),
-        duration_seconds=duration,
+        duration_seconds=duration or UNKNOWN_DURATION,
         media_type=Episode.MediaType.AUDIO,
         media_mime_type=_audio_mime_type(media_url),
     )
 
     lessons = []
     for index, chapter in enumerate(chapters):
+        # Each chapter ends where the next begins; the last at the episode's end, or (when
+        # that is not known) nowhere yet: the publish checklist asks for it.
         end = chapters[index + 1].start_seconds if index + 1 < len(chapters) else duration
+        seconds = end - chapter.start_seconds if end is not None else 0
         body = parsed.body_by_chapter[index]
         words = 0 if body == PLACEHOLDER_BODY else count_words(body)
         lessons.append(
@@ -197,13 +197,15 @@ def import_course(
                 media_start_seconds=chapter.start_seconds,
                 media_end_seconds=end,
                 body=body,
-                estimated_minutes=estimated_minutes(
-                    media_seconds=end - chapter.start_seconds, words=words
-                ),
+                estimated_minutes=estimated_minutes(media_seconds=seconds, words=words),
             )
         )
 
-    media_seconds = sum(lesson.media_seconds for lesson in lessons)
+    media_seconds = sum(
+        lesson.media_end_seconds - lesson.media_start_seconds
+        for lesson in lessons
+        if lesson.media_end_seconds is not None
+    )
     media = (Decimal(media_seconds) / 60).quantize(Decimal("0.01"))
     # Placeholders are not reading: they are left out of the credited words.
     reading_words = sum(
@@ -225,7 +227,7 @@ def import_course(
     )
     hours = supported_hours(course.instruction_minutes)
     course.ce_hours = min(max(hours, QUARTER_HOUR), MAX_CE_HOURS)
-    course.minimum_engaged_minutes = int(course.ce_hours * INSTRUCTION_MINUTES_PER_CE_HOUR)
+    course.minimum_engaged_minutes = least_engaged_minutes(course.ce_hours)
     course.summary, course.description = _summary_and_description(parsed)
     _save_with_free_slug(course)
 
@@ -237,6 +239,46 @@ def import_course(
         for position, ref in enumerate(parsed.references, start=1)
     )
     return course
+
+
+def _episode_duration(parsed: ParsedShowNotes, *, media_url: str, given) -> int | None:
+    """The episode's length in seconds: as given with the import, else as the notes state it,
+    else as the media file on this site declares it; None when nothing says."""
+    last = parsed.chapters[-1]
+    if given is not None:
+        source, duration = "given", int(given)
+        if duration <= 0:
+            raise ShowNotesError(_("The duration must be longer than zero."))
+    elif parsed.duration_seconds is not None:
+        source, duration = "notes", parsed.duration_seconds
+    elif (path := local_media_file(media_url.strip())) is not None and (
+        measured := media_file_seconds(path)
+    ):
+        source, duration = "file", round(measured)
+    else:
+        return None
+    if duration > MAX_DURATION_SECONDS:
+        raise ShowNotesError(_("The episode runs longer than 24 hours: check the duration."))
+    if last.start_seconds >= duration:
+        check = {
+            "given": _("Check the chapter times or the duration."),
+            "notes": _("Check the chapter times or the length the notes state."),
+            "file": _("Check the chapter times or the media file."),
+        }[source]
+        raise ShowNotesError(
+            _(
+                "Line %(line)d: the chapter “%(title)s” starts at %(start)s, at or past the "
+                "end of the episode (%(end)s). %(check)s"
+            )
+            % {
+                "line": last.line,
+                "title": last.title,
+                "start": format_time(last.start_seconds),
+                "end": format_time(duration),
+                "check": check,
+            }
+        )
+    return duration
 
 
 # --- Checking the text --------------------------------------------------------------------------
@@ -331,6 +373,28 @@ def _chapter(match: re.Match, line: str, number: int, previous: Chapter | None) 
             }
         )
     return Chapter(start_seconds=start, title=title, line=number)
+
+
+def _stated_duration(lines: list[str]) -> tuple[int | None, int | None]:
+    """The line of the notes that states the episode's length, and that length in seconds."""
+    for index, line in enumerate(lines):
+        match = _DURATION_LINE.match(line) if len(line) <= DURATION_LINE_CHARS else None
+        if match is None:
+            continue
+        hours, minutes, seconds = (int(match[n] or 0) for n in ("hours", "minutes", "seconds"))
+        if seconds >= 60 or (match["hours"] is not None and minutes >= 60):
+            raise ShowNotesError(
+                _("Line %(line)d (“%(text)s”): that is not a valid length.")
+                % {"line": index + 1, "text": line.strip()}
+            )
+        total = hours * 3600 + minutes * 60 + seconds
+        if total <= 0:
+            raise ShowNotesError(
+                _("Line %(line)d (“%(text)s”): the episode's length must be longer than zero.")
+                % {"line": index + 1, "text": line.strip()}
+            )
+        return index, total
+    return None, None
 
 
 def _title(lines: list[str], block: set[int], chapters: list[Chapter]) -> str:

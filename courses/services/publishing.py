@@ -2,6 +2,7 @@
 everything an accreditor would ask for, and once certificates print it, it changes only as a new
 edition so every roster reflects what was offered."""
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -19,11 +20,15 @@ from courses.models import (
     Question,
 )
 from courses.selectors import current_approvals
+from courses.services import audit
 from courses.services.assessment import required_questions
-from courses.services.catalog import credit_problems
+from courses.services.catalog import credit_problems, media_problems
 
 MINIMUM_OBJECTIVES = 3
-MINIMUM_REFERENCES = 3  # APA-approved sponsors ask for three to ten
+# APA-approved sponsors ask for three to ten references, besides the citation of the source
+# material the course is built from.
+MINIMUM_REFERENCES = 3
+MAXIMUM_REFERENCES = 10
 PLACEHOLDERS = {"", "to be confirmed", "tbc", "tbd", "write this lesson."}
 # Fields a certificate prints: fixed once a certificate has been issued for the course.
 PRINTED_FIELDS = [
@@ -37,10 +42,20 @@ PRINTED_FIELDS = [
 ]
 
 
-class PublishError(Exception):
+class PublishingError(Exception):
+    """A step in a course's life that cannot be taken now; the message says why and what to do."""
+
+
+class PublishError(PublishingError):
+    """Publishing refused: `problems` is the checklist of what the course still lacks."""
+
     def __init__(self, problems: list[str]):
         super().__init__("; ".join(problems))
         self.problems = problems
+
+
+class NothingToChange(PublishingError):
+    """The course is already where the step would take it."""
 
 
 def _missing(text: str) -> bool:
@@ -56,14 +71,24 @@ def publish_checklist(course: Course) -> list[str]:
             _("At least %(n)d measurable learning objectives (it has %(have)d).")
             % {"n": MINIMUM_OBJECTIVES, "have": objectives}
         )
-    references = course.references.count()
+    references = course.references.filter(is_source_material=False).count()
     if references < MINIMUM_REFERENCES:
         problems.append(
-            _("At least %(n)d references (it has %(have)d).")
+            _("At least %(n)d references besides the source material (it has %(have)d).")
             % {"n": MINIMUM_REFERENCES, "have": references}
+        )
+    elif references > MAXIMUM_REFERENCES:
+        problems.append(
+            _(
+                "At most %(n)d references besides the source material (it has %(have)d): keep "
+                "those learners need most."
+            )
+            % {"n": MAXIMUM_REFERENCES, "have": references}
         )
     if _missing(course.presenter_name) or _missing(course.presenter_credentials):
         problems.append(_("The presenter's name and credentials."))
+    if _missing(course.test_author):
+        problems.append(_("The name of the post-test's author (who wrote the answer key)."))
     lessons = list(Lesson.objects.filter(course=course).order_by("position"))
     if not lessons:
         problems.append(_("At least one lesson."))
@@ -73,6 +98,12 @@ def publish_checklist(course: Course) -> list[str]:
     if course.media_minutes <= 0 and course.reading_word_count <= 0:
         problems.append(_("The credit calculation: media minutes or a reading word count."))
     problems.extend(credit_problems(course, lessons))
+    problems.extend(media_problems(course, lessons))
+    if course.pass_mark < settings.CEU_MIN_PASS_MARK:
+        problems.append(
+            _("A pass mark of at least %(floor)d %% (it is %(mark)d %%).")
+            % {"floor": settings.CEU_MIN_PASS_MARK, "mark": course.pass_mark}
+        )
     questions = list(Question.objects.filter(course=course).prefetch_related("choices"))
     needed = required_questions(course)
     if len(questions) < needed:
@@ -98,6 +129,19 @@ def publish_checklist(course: Course) -> list[str]:
             )
     if not current_approvals(today=timezone.localdate()).filter(course=course).exists():
         problems.append(_("A current approval from an accreditor."))
+    for approval in course.approvals.select_related("accreditor").filter(hours__gt=course.ce_hours):
+        # Credit is never more than the hours the course's instruction supports.
+        problems.append(
+            _(
+                "The %(accreditor)s approval gives %(hours)s hours, more than the course's "
+                "%(ce_hours)s CE hours."
+            )
+            % {
+                "accreditor": approval.accreditor.short_name,
+                "hours": approval.hours.normalize(),
+                "ce_hours": course.ce_hours.normalize(),
+            }
+        )
     kinds = set(Policy.objects.values_list("kind", flat=True))
     missing_policies = [label for kind, label in PolicyKind.choices if kind not in kinds]
     if missing_policies:
@@ -111,12 +155,30 @@ def publish_checklist(course: Course) -> list[str]:
 def publish_course(*, course: Course, acting_user: User | None = None) -> Course:
     """Put the course in the catalog, or refuse with the checklist of what is missing."""
     course = Course.objects.select_for_update().get(pk=course.pk)
+    if course.status == CourseStatus.PUBLISHED:
+        raise NothingToChange(_("“%(title)s” is already published.") % {"title": course.title})
+    if course.status == CourseStatus.ARCHIVED:
+        # Learners already enrolled finish an archived course; offering it again is a new
+        # edition, so its approvals and content are checked as they are today.
+        raise PublishingError(
+            _(
+                "“%(title)s” is archived and cannot be published again. To offer it again, copy "
+                "it as a new edition."
+            )
+            % {"title": course.title}
+        )
     problems = publish_checklist(course)
     if problems:
         raise PublishError(problems)
     course.status = CourseStatus.PUBLISHED
     course.published_at = course.published_at or timezone.now()
     course.save(update_fields=["status", "published_at", "updated_at"])
+    audit.record(
+        "course.published",
+        actor=acting_user,
+        subject=course,
+        data={"slug": course.slug, "ce_hours": course.ce_hours},
+    )
     return course
 
 
@@ -124,9 +186,18 @@ def publish_course(*, course: Course, acting_user: User | None = None) -> Course
 def archive_course(*, course: Course, acting_user: User | None = None) -> Course:
     """Take the course out of the catalog; its enrollments and certificates stay on record."""
     course = Course.objects.select_for_update().get(pk=course.pk)
+    if course.status == CourseStatus.ARCHIVED:
+        raise NothingToChange(_("“%(title)s” was already archived.") % {"title": course.title})
+    previous = course.status
     course.status = CourseStatus.ARCHIVED
     course.archived_at = course.archived_at or timezone.now()
     course.save(update_fields=["status", "archived_at", "updated_at"])
+    audit.record(
+        "course.archived",
+        actor=acting_user,
+        subject=course,
+        data={"slug": course.slug, "previous_status": previous},
+    )
     return course
 
 
@@ -148,6 +219,7 @@ def copy_as_new_edition(*, course: Course, acting_user: User | None = None) -> C
     """A draft copy of the course with its lessons, objectives, references, approvals and
     post-test, to change what certificates print without changing what was offered."""
     source = Course.objects.get(pk=course.pk)
+    source_id, source_slug = source.pk, source.slug
     topics = list(source.topics.all())
     lessons = list(source.lessons.all())
     objectives = list(source.objectives.all())
@@ -163,7 +235,7 @@ def copy_as_new_edition(*, course: Course, acting_user: User | None = None) -> C
     edition.published_at = None
     edition.archived_at = None
     # Same lineage: credit earned from either edition is credit earned from both.
-    edition.previous_edition_id = course.pk
+    edition.previous_edition_id = source_id
     edition.save()
     edition.topics.set(topics)
     for rows in (lessons, objectives, references, approvals):
@@ -186,4 +258,10 @@ def copy_as_new_edition(*, course: Course, acting_user: User | None = None) -> C
                 text=choice.text,
                 is_correct=choice.is_correct,
             )
+    audit.record(
+        "course.edition_created",
+        actor=acting_user,
+        subject=edition,
+        data={"source_id": source_id, "source_slug": source_slug, "slug": edition.slug},
+    )
     return edition

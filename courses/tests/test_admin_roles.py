@@ -2,14 +2,18 @@
 courses and cannot touch certificates; registrars handle enrollments, certificates and rosters and
 cannot edit courses; learners never get in; superusers are for operators."""
 
+from pathlib import Path
+
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.factories import LicenceFactory, UserFactory
-from courses.models import Certificate, CourseStatus, Provider
-from courses.services import credentials
+from courses.models import Certificate, Course, CourseStatus, LogEntry, Provider
+from courses.services import credentials, publishing
 from courses.tests.factories import (
     ApprovalFactory,
     CourseFactory,
@@ -18,6 +22,9 @@ from courses.tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+
+DEMO = Path(django_settings.BASE_DIR, "fixtures", "demo_trainings.json")
+COACHING = "coaching-versus-therapy-for-growth-oriented-clients"
 
 
 @pytest.fixture(autouse=True)
@@ -105,16 +112,27 @@ def test_role_matrix(client, world, role, screen, status):
     assert response.status_code == status
 
 
-@pytest.mark.parametrize(("role", "allowed"), [("author", True), ("registrar", False)])
-def test_only_authors_publish(client, world, role, allowed):
-    course = world["course"]
-    course.status = CourseStatus.DRAFT
-    course.save()
-    client.force_login(user_for(role))
+@pytest.fixture
+def draft(db):
+    """A demo training taken back to draft: complete, so only the role decides who publishes it."""
+    call_command("loaddata", DEMO, verbosity=0)
+    Course.objects.filter(slug=COACHING).update(status=CourseStatus.DRAFT, published_at=None)
+    course = Course.objects.get(slug=COACHING)
+    assert publishing.publish_checklist(course) == []
+    return course
 
-    response = client.post(reverse("admin:courses_course_publish", args=[course.pk]))
+
+@pytest.mark.parametrize(("role", "allowed"), [("author", True), ("registrar", False)])
+def test_only_authors_publish(client, draft, role, allowed):
+    user = user_for(role)
+    client.force_login(user)
+
+    response = client.post(reverse("admin:courses_course_publish", args=[draft.pk]))
 
     assert response.status_code == (302 if allowed else 403)
+    draft.refresh_from_db()
+    assert (draft.status == CourseStatus.PUBLISHED) is allowed
+    assert LogEntry.objects.filter(action="course.published", actor=user).exists() is allowed
 
 
 @pytest.mark.parametrize(("role", "allowed"), [("registrar", True), ("author", False)])
@@ -135,17 +153,47 @@ def test_only_registrars_revoke(client, world, role, allowed):
     assert (certificate.status == "revoked") is allowed
 
 
-def test_registrars_cannot_edit_courses(client, world):
-    course = world["course"]
-    client.force_login(user_for("registrar"))
+def change_form_data(response) -> dict:
+    """What a browser posts back from an admin change page left as shown: every field of the
+    form and of its inlines, with their management forms."""
+    forms = [response.context["adminform"].form]
+    data = {}
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        forms += [formset.management_form, *formset.forms]
+    for form in forms:
+        for field in form:
+            value = field.value()
+            if isinstance(value, bool):
+                if value:
+                    data[field.html_name] = "on"
+            elif isinstance(value, list | tuple):
+                data[field.html_name] = [str(item) for item in value]
+            elif value is not None:
+                data[field.html_name] = str(value)
+    return data
 
-    client.post(
-        reverse("admin:courses_course_change", args=[course.pk]),
-        {"title": "Changed by a registrar"},
-    )
 
-    course.refresh_from_db()
-    assert course.title != "Changed by a registrar"
+def test_registrars_cannot_edit_courses(client, draft):
+    author, registrar = user_for("author"), user_for("registrar")
+    url = reverse("admin:courses_course_change", args=[draft.pk])
+    client.force_login(author)
+    post = {**change_form_data(client.get(url)), "summary": "A summary changed in the admin."}
+
+    client.force_login(registrar)
+    refused = client.post(url, post)
+
+    assert refused.status_code == 403
+    draft.refresh_from_db()
+    assert draft.summary != "A summary changed in the admin."
+
+    # The very same post from an author saves: only the role stood in the way.
+    client.force_login(author)
+    saved = client.post(url, post)
+
+    assert saved.status_code == 302, saved.context and saved.context["errors"]
+    draft.refresh_from_db()
+    assert draft.summary == "A summary changed in the admin."
 
 
 def test_certificates_are_never_deleted_from_the_admin(client, world):

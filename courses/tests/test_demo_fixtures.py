@@ -21,6 +21,7 @@ from courses.management.commands.build_demo_trainings import render_fixture
 from courses.models import Course, CourseStatus, Provider
 from courses.models.catalog import QUARTER_HOUR
 from courses.services.catalog import count_words, credit_problems
+from courses.services.publishing import publish_checklist
 
 pytestmark = pytest.mark.django_db
 
@@ -132,6 +133,18 @@ def test_each_demo_training_carries_sound_credit_and_content():
 
     # Every number in the demo is a placeholder: the site must say the credit is a sample.
     assert Provider.objects.get().is_configured is False
+
+
+def test_each_demo_training_passes_the_publish_checklist():
+    """The demo shows what a publishable course looks like: a named post-test author, three to
+    ten references, fifty engaged minutes per CE hour, audio for every lesson, a pass mark of at
+    least 75 % and approvals within its hours."""
+    load_demo()
+
+    for course in demo_courses():
+        assert publish_checklist(course) == [], course.slug
+        assert course.test_author, course.slug
+        assert course.minimum_engaged_minutes >= course.ce_hours * 50, course.slug
 
 
 def test_the_committed_fixture_is_what_the_sources_build():

@@ -13,8 +13,18 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from accounts.tests.factories import UserFactory
-from courses.models import Course, CourseStatus, Episode, Lesson, Reference
+from courses.models import (
+    Course,
+    CourseStatus,
+    Episode,
+    LearningObjective,
+    Lesson,
+    Policy,
+    PolicyKind,
+    Reference,
+)
 from courses.services import publishing
+from courses.services.assessment import required_questions
 from courses.services.catalog import count_words, credit_problems, supported_hours
 from courses.services.importing import (
     MAX_TEXT_BYTES,
@@ -23,12 +33,14 @@ from courses.services.importing import (
     import_course,
     parse_show_notes,
 )
-from courses.tests.factories import CourseFactory
+from courses.tests.factories import ApprovalFactory, CourseFactory, QuestionFactory
 
 pytestmark = pytest.mark.django_db
 
 SEED = settings.BASE_DIR.parent / "shared" / "seed" / "episode-why-therapy-clients-ghost.txt"
 SEED_STARTS = [0, 75, 289, 440, 606, 725, 845, 1112, 1230, 1455]
+# The demo episode's audio, served from the courses app's static files: 25:15 long.
+LOCAL_AUDIO = "/static/courses/demo/why-therapy-clients-ghost.ogg"
 SEED_TITLES = [
     "Why Therapy Clients Ghost",
     "The Role of Trust in Building Strong Client Relationships",
@@ -95,9 +107,9 @@ def test_the_seed_episode_imports_as_a_draft(seed_text):
     assert [lesson.position for lesson in lessons] == list(range(1, 11))
     assert [lesson.title for lesson in lessons] == SEED_TITLES
     assert [lesson.media_start_seconds for lesson in lessons] == SEED_STARTS
-    # Each chapter ends where the next begins; the last runs a minute without a duration.
-    assert [lesson.media_end_seconds for lesson in lessons] == [*SEED_STARTS[1:], 1455 + 60]
-    assert course.episode.duration_seconds == 1515
+    # Each chapter ends where the next begins; nothing tells where the last one ends.
+    assert [lesson.media_end_seconds for lesson in lessons] == [*SEED_STARTS[1:], None]
+    assert course.episode.duration_seconds == 0
     assert course.episode.title == "Why Therapy Clients Ghost"
     assert course.episode.media_url == ""
 
@@ -140,7 +152,8 @@ def test_the_seed_credit_follows_the_chapters_and_the_text(seed_text):
     course = import_course(text=seed_text)
     lessons = list(course.lessons.order_by("position"))
 
-    assert course.media_minutes == pytest.approx(1515 / 60, abs=0.01)
+    # The last chapter, whose end is not known, adds no minutes until it is given.
+    assert course.media_minutes == Decimal("24.25")
     assert course.reading_word_count == count_words(lessons[0].body)
     assert course.ce_hours == max(supported_hours(course.instruction_minutes), Decimal("0.25"))
     assert course.minimum_engaged_minutes == int(course.ce_hours * 50)
@@ -448,3 +461,155 @@ def test_staff_with_the_add_permission_may_import(client):
 
     assert response.status_code == 302
     assert Course.objects.get().lessons.count() == 2
+
+
+# --- The episode's length: never assumed ----------------------------------------------------------
+
+LESSON_TEXT = (
+    "## What to notice\n\nClients rarely announce that they are about to leave. Notice shifts in "
+    "tone, attendance and engagement, name them gently, and invite the client's view of how "
+    "therapy is going."
+)
+
+
+def complete(course: Course) -> Course:
+    """Everything an author adds after an import, except what the test is about."""
+    Course.objects.filter(pk=course.pk).update(
+        presenter_name="Jordan Avery",
+        presenter_credentials="PhD, LMFT",
+        test_author="Jordan Avery, PhD, LMFT",
+    )
+    course.lessons.filter(body=PLACEHOLDER_BODY).update(body=LESSON_TEXT)
+    words = sum(count_words(lesson.body) for lesson in course.lessons.all())
+    Course.objects.filter(pk=course.pk).update(reading_word_count=words)
+    course.refresh_from_db()
+    for position in range(1, 4):
+        LearningObjective.objects.create(
+            course=course, position=position, text=f"Describe pattern {position}."
+        )
+    for position in range(1, required_questions(course) + 1):
+        QuestionFactory(course=course, position=position)
+    ApprovalFactory(course=course, hours=course.ce_hours)
+    for kind, label in PolicyKind.choices:
+        Policy.objects.get_or_create(kind=kind, defaults={"title": label, "body": "Text."})
+    return course
+
+
+def test_an_imported_recorded_course_without_audio_is_not_published(seed_text):
+    """Today an imported "recorded audio" course publishes with no audio at all."""
+    course = complete(import_course(text=seed_text, duration_seconds=1515))
+    assert course.format == "home_study_audio"
+
+    with pytest.raises(publishing.PublishError) as refusal:
+        publishing.publish_course(course=course)
+
+    assert refusal.value.problems == [
+        "The episode “Why Therapy Clients Ghost” has no media address, so learners would get a "
+        "silent player. Give the address of its audio or video on the episode."
+    ]
+    Episode.objects.filter(pk=course.episode_id).update(media_url=LOCAL_AUDIO)
+    publishing.publish_course(course=course)
+    course.refresh_from_db()
+    assert course.status == CourseStatus.PUBLISHED
+
+
+def test_the_last_chapter_is_not_given_an_assumed_minute(seed_text):
+    """Today the last chapter's length is silently taken as one minute."""
+    course = complete(import_course(text=seed_text))
+    last = course.lessons.get(position=10)
+
+    assert (last.media_start_seconds, last.media_end_seconds) == (1455, None)
+    problems = publishing.publish_checklist(course)
+    assert "Lesson 10 needs its end: give the episode's length." in problems
+    assert any("has no length: give its running time on the episode" in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Duration: 25:15", "Episode length – 25:15", "**Running time:** 0:25:15", "runtime 25:15"],
+)
+def test_the_length_the_notes_state_ends_the_last_chapter(line):
+    text = f"00:00 Opening\n20:00 Resources\n\n{line}\n\nThe article.\n"
+
+    course = import_course(text=text)
+
+    assert course.episode.duration_seconds == 1515
+    last = course.lessons.get(position=2)
+    assert (last.media_start_seconds, last.media_end_seconds) == (1200, 1515)
+    assert course.lessons.get(position=1).body == "The article."
+
+
+def test_the_length_comes_from_the_media_file_on_this_site():
+    course = import_course(text="00:00 Opening\n20:00 Resources\n", media_url=LOCAL_AUDIO)
+
+    assert course.episode.duration_seconds == 1515  # the file runs 1514.999 s
+    assert course.lessons.get(position=2).media_end_seconds == 1515
+    assert course.media_minutes == Decimal("25.25")
+
+
+def test_a_given_length_wins_and_the_checklist_compares_it_with_the_file():
+    course = import_course(
+        text="00:00 Opening\n20:00 Resources\n", media_url=LOCAL_AUDIO, duration_seconds=1600
+    )
+
+    assert course.lessons.get(position=2).media_end_seconds == 1600
+    assert (
+        "Lesson 2 ends at 26:40, but the media file runs only 25:15: check the chapter's end or "
+        "the file."
+    ) in publishing.publish_checklist(course)
+
+
+def test_a_remote_media_address_is_not_fetched_for_its_length():
+    course = import_course(
+        text="00:00 Opening\n20:00 Resources\n", media_url="https://cdn.example.org/ghost.mp3"
+    )
+
+    assert course.episode.duration_seconds == 0
+    assert course.lessons.get(position=2).media_end_seconds is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"text": "00:00 Opening\n30:00 Late\n", "media_url": LOCAL_AUDIO},
+            r"starts at 30:00, at or past the end of the episode \(25:15\)\. Check the chapter "
+            r"times or the media file\.",
+        ),
+        (
+            {"text": "00:00 Opening\n30:00 Late\n\nDuration: 25:00\n"},
+            r"Check the chapter times or the length the notes state\.",
+        ),
+        ({"text": "00:00 Opening\n\nDuration: 25:75\n"}, r"Line 3 .*not a valid length"),
+        ({"text": "00:00 Opening\n\nLength: 00:00\n"}, r"Line 3 .*longer than zero"),
+    ],
+)
+def test_a_length_that_cannot_hold_the_chapters_is_refused(kwargs, message):
+    before = counts()
+
+    with pytest.raises(ShowNotesError, match=message):
+        import_course(**kwargs)
+
+    assert counts() == before
+
+
+def test_the_import_page_warns_when_the_length_is_unknown(staff_client):
+    response = staff_client.post(
+        IMPORT_URL, {"notes": "00:00 Opening\n01:00 Next\n", "duration": ""}, follow=True
+    )
+
+    page = response.content.decode()
+    assert escape("Imported 2 chapters as a draft") in page
+    assert "lesson 2 has no end yet" in page
+    assert escape("Lesson 2 needs its end: give the episode's length.") in page
+
+
+def test_a_long_line_that_starts_like_a_length_is_article_text():
+    # Each piece of the length pattern starts with a character of its own: a long line of
+    # spaces after "Duration" is read once, not tried in every split.
+    line = "Duration" + " " * 100_000 + "of the therapeutic relationship matters."
+
+    parsed = parse_show_notes(f"00:00 Opening\n\n{line}\n")
+
+    assert parsed.duration_seconds is None
+    assert "of the therapeutic relationship matters." in parsed.body_by_chapter[0]

@@ -15,8 +15,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.text import slugify
 
-from courses.models.catalog import INSTRUCTION_MINUTES_PER_CE_HOUR, READING_WORDS_PER_MINUTE
-from courses.services.catalog import count_words, estimated_minutes, supported_hours
+from courses.models.catalog import READING_WORDS_PER_MINUTE
+from courses.services.catalog import (
+    count_words,
+    estimated_minutes,
+    least_engaged_minutes,
+    supported_hours,
+)
 
 SOURCE = Path(settings.BASE_DIR, "fixtures", "demo", "source")
 OUTPUT = Path(settings.BASE_DIR, "fixtures", "demo_trainings.json")
@@ -137,7 +142,7 @@ def build_fixture(catalog: dict, courses: list[dict]) -> list[dict]:
             ce_hours=f"{hours:.2f}",
             media_minutes=f"{media_minutes:.2f}",
             reading_word_count=words,
-            minimum_engaged_minutes=int(hours * INSTRUCTION_MINUTES_PER_CE_HOUR),
+            minimum_engaged_minutes=least_engaged_minutes(hours),
             conflicts_of_interest=(
                 "None. The presenter and the planners have no relevant financial relationships "
                 "to disclose."
