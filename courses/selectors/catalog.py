@@ -15,10 +15,13 @@ from courses.models import (
     Course,
     CourseApproval,
     CourseStatus,
+    Enrollment,
     Lesson,
     Provider,
 )
 from courses.models.catalog import PROVIDER_CACHE_KEY
+
+from .learning import open_to_enrolled
 
 
 def current_provider() -> Provider | None:
@@ -40,6 +43,18 @@ def visible_courses(*, user: User) -> QuerySet[Course]:
     courses = Course.objects.all()
     if not can_preview(user):
         courses = courses.filter(status=CourseStatus.PUBLISHED)
+    return courses
+
+
+def courses_open_to(*, user: User) -> QuerySet[Course]:
+    """Courses this person may open: the visible ones, and archived ones they are enrolled in
+    while the grace period lasts, so they can finish what they started."""
+    courses = visible_courses(user=user)
+    if user.is_authenticated and not can_preview(user):
+        enrolled = Enrollment.objects.filter(user=user, course=OuterRef("pk"))
+        courses = Course.objects.filter(
+            Q(status=CourseStatus.PUBLISHED) | (open_to_enrolled() & Exists(enrolled))
+        )
     return courses
 
 
@@ -122,7 +137,7 @@ def course_page(*, slug: str, user: User, today: date | None = None) -> Course:
     """The course with everything its page shows; raises Course.DoesNotExist when not visible."""
     today = today or timezone.localdate()
     courses = _with_current_approvals(
-        visible_courses(user=user).select_related("episode"), today=today
+        courses_open_to(user=user).select_related("episode"), today=today
     ).prefetch_related(
         "topics",
         "objectives",
@@ -165,3 +180,20 @@ def credit_for_licences(*, course: Course, licences: list[Licence]) -> list[Lice
         )
         for licence in licences
     ]
+
+
+def credit_for_learner(
+    *, course: Course, licences: list[Licence], today: date | None = None
+) -> list[LicenceCredit]:
+    """`credit_for_licences` for a course fetched without its current approvals: two queries
+    (approvals, their professions), none when the learner has no licence to ask about."""
+    if not licences:
+        return []
+    if not hasattr(course, "current_approvals"):
+        course.current_approvals = list(
+            current_approvals(today=today or timezone.localdate())
+            .filter(course=course)
+            .select_related("accreditor")
+            .prefetch_related("accreditor__professions")
+        )
+    return credit_for_licences(course=course, licences=licences)

@@ -1,12 +1,19 @@
-"""Reads of a learner's progress: enrollments, lessons done, time engaged."""
+"""Reads of a learner's progress: enrollments, lessons done, time engaged, credit already held,
+and which courses an enrolled learner may still follow."""
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import User
+from courses.credentials_record import record_of
 from courses.models import (
     Certificate,
+    CertificateStatus,
     Course,
     CourseStatus,
     Enrollment,
@@ -14,7 +21,33 @@ from courses.models import (
     Lesson,
     LessonProgress,
     QuizAttempt,
+    RepeatAllowance,
 )
+
+
+def archive_grace() -> timedelta:
+    return timedelta(days=settings.CEU_ARCHIVE_GRACE_DAYS)
+
+
+def open_to_enrolled(*, prefix: str = "", now: datetime | None = None) -> Q:
+    """The one rule for the courses a learner already enrolled may still follow: published ones,
+    and archived ones until CEU_ARCHIVE_GRACE_DAYS after archiving. Archiving closes new
+    enrollments only; those who started can finish. `prefix` reaches the course from another
+    model ("course__")."""
+    now = now or timezone.now()
+    return Q(**{f"{prefix}status": CourseStatus.PUBLISHED}) | Q(
+        **{
+            f"{prefix}status": CourseStatus.ARCHIVED,
+            f"{prefix}archived_at__gt": now - archive_grace(),
+        }
+    )
+
+
+def open_until(course: Course) -> datetime | None:
+    """When an archived course closes to the learners enrolled in it; None while published."""
+    if course.status != CourseStatus.ARCHIVED or course.archived_at is None:
+        return None
+    return course.archived_at + archive_grace()
 
 
 def enrollment_for(*, user: User, course: Course) -> Enrollment | None:
@@ -135,8 +168,72 @@ def enrollments_of(*, user: User) -> QuerySet[Enrollment]:
     return Enrollment.objects.filter(user=user)
 
 
+def _open_enrollments(user: User) -> QuerySet[Enrollment]:
+    return Enrollment.objects.filter(open_to_enrolled(prefix="course__"), user=user)
+
+
 def learner_enrollment(*, user: User, slug: str) -> Enrollment:
-    """The learner's own enrollment in a published course; raises Enrollment.DoesNotExist."""
-    return Enrollment.objects.select_related("course").get(
-        user=user, course__slug=slug, course__status=CourseStatus.PUBLISHED
+    """The learner's own enrollment in a course still open to them (published, or archived
+    within the grace period); raises Enrollment.DoesNotExist."""
+    return _open_enrollments(user).select_related("course").get(course__slug=slug)
+
+
+def finishing_enrollment(*, user: User, slug: str) -> Enrollment:
+    """`learner_enrollment` with `evaluated` (has the learner evaluated it?) in the same query,
+    for the page that finishes a training."""
+    return (
+        _open_enrollments(user)
+        .select_related("course")
+        .annotate(evaluated=Exists(EvaluationResponse.objects.filter(enrollment=OuterRef("pk"))))
+        .get(course__slug=slug)
+    )
+
+
+@dataclass
+class LineageCredit:
+    """The learner's standing certificates in a course's lineage (all its editions)."""
+
+    # The current certificate of this course's own enrollment, whatever its status.
+    own: Certificate | None = None
+    # A valid certificate from another edition, unless a registrar allowed this learner to
+    # repeat this course: while there is one, this course earns no new credit.
+    elsewhere: Certificate | None = None
+
+
+def lineage_credit(*, user: User, course: Course) -> LineageCredit:
+    """Credit already earned from any edition of the course, in one query. "Already earned" is
+    asked of the lineage, not the course: a new edition never pays out the same content twice."""
+    if not user.is_authenticated:
+        return LineageCredit()
+    certificates = (
+        Certificate.objects.filter(
+            enrollment__user=user,
+            enrollment__course__lineage=course.lineage,
+            superseded_by__isnull=True,
+        )
+        .select_related("enrollment__course")
+        .annotate(repeat_allowed=Exists(RepeatAllowance.objects.filter(user=user, course=course)))
+        .order_by("issued_at", "pk")
+    )
+    credit = LineageCredit()
+    for certificate in certificates:
+        if certificate.enrollment.course_id == course.pk:
+            credit.own = certificate
+        elif (
+            credit.elsewhere is None
+            and certificate.status == CertificateStatus.VALID
+            and not certificate.repeat_allowed
+            # A certificate of attendance earned no credit: a later edition may still give it.
+            and record_of(certificate).is_credit
+        ):
+            credit.elsewhere = certificate
+    return credit
+
+
+def completions_since(*, user_id: int, since: datetime) -> list[tuple[datetime, Decimal]]:
+    """The learner's completions after `since`, oldest first, each with its course's CE hours."""
+    return list(
+        Enrollment.objects.filter(user_id=user_id, completed_at__gt=since)
+        .order_by("completed_at")
+        .values_list("completed_at", "course__ce_hours")
     )

@@ -5,15 +5,20 @@ is trusted beyond which choices it ticked."""
 import math
 import random
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateformat import format as format_date
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from courses.models import Enrollment, EvaluationResponse, Question, QuizAttempt
+from accounts.models import User
+from courses.models import Certificate, Enrollment, EvaluationResponse, Question, QuizAttempt
 from courses.selectors import Progress, progress_for
+from courses.selectors.learning import LineageCredit, completions_since, lineage_credit
 from courses.services import credentials
 
 # APA recommends six to eight questions per credit hour.
@@ -216,7 +221,9 @@ def attest(*, enrollment: Enrollment) -> Enrollment:
         _require_test_open(enrollment)
         enrollment.attested_at = timezone.now()
         enrollment.save(update_fields=["attested_at"])
-    complete_if_ready(enrollment=enrollment)
+    # Again after attesting, this is the learner's "Finish" once the daily cap lets it complete.
+    if complete_if_ready(enrollment=enrollment):
+        enrollment.refresh_from_db(fields=["completed_at"])
     return enrollment
 
 
@@ -288,13 +295,114 @@ def note_steps_left(enrollment: Enrollment) -> Enrollment:
     return enrollment
 
 
+# Completions count against the online cap for this long (NAADAC: eight hours a day).
+CAP_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class CompletionHold:
+    """Why a training whose every step is done is not complete yet, in words for the learner.
+    Nothing is lost while it holds: the attempts, evaluation and attestation all stand."""
+
+    message: str
+    # The daily cap: the moment this training's hours fit (shown to the minute, rounded up).
+    available_at: datetime | None = None
+    # Credit already earned from another edition of the course: the certificate the learner holds.
+    certificate: Certificate | None = None
+
+
+def already_earned(certificate: Certificate) -> str:
+    """What a learner holding `certificate` from another edition of a course is told there."""
+    return _(
+        'You earned credit for this training on %(date)s from its edition "%(title)s" '
+        "(certificate %(code)s). Another edition teaches the same content and earns no new credit."
+    ) % {
+        "date": format_date(timezone.localtime(certificate.enrollment.completed_at), "F j, Y"),
+        "title": certificate.enrollment.course.title,
+        "code": certificate.code,
+    }
+
+
+def daily_cap_opens_at(
+    *, user_id: int, hours: Decimal, now: datetime
+) -> tuple[datetime | None, Decimal]:
+    """When `hours` more CE hours fit under CEU_MAX_ONLINE_HOURS_PER_DAY in the rolling 24
+    hours (None: they fit now), and the hours the learner completed in the last 24 hours."""
+    cap = Decimal(settings.CEU_MAX_ONLINE_HOURS_PER_DAY)
+    recent = completions_since(user_id=user_id, since=now - CAP_WINDOW)
+    completed = sum((ce_hours for _at, ce_hours in recent), Decimal(0))
+    # A course longer than the cap on its own fits once the window is empty: its minimum
+    # engaged time spans most of a day anyway.
+    if hours + completed <= cap or not recent:
+        return None, completed
+    # The oldest completions leave the window first: the moment enough have left, it fits.
+    remaining = completed
+    opens_at = recent[-1][0] + CAP_WINDOW
+    for completed_at, ce_hours in recent:
+        remaining -= ce_hours
+        if hours + remaining <= cap:
+            opens_at = completed_at + CAP_WINDOW
+            break
+    return opens_at, completed
+
+
+def _to_the_minute(moment: datetime) -> datetime:
+    """Rounded up, so a learner who comes back at the time shown is never turned away."""
+    if moment.second or moment.microsecond:
+        moment = moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return moment
+
+
+def completion_hold(
+    *,
+    enrollment: Enrollment,
+    lineage: LineageCredit | None = None,
+    now: datetime | None = None,
+) -> CompletionHold | None:
+    """What keeps a training whose steps are all done from completing now, or None. The rules
+    of credit, not of the steps: no second credit from one lineage, and the daily online cap.
+    Pass `lineage` when the page already holds it, to save the query."""
+    now = now or timezone.now()
+    course = enrollment.course
+    lineage = lineage or lineage_credit(user=enrollment.user, course=course)
+    if lineage.elsewhere is not None:
+        return CompletionHold(
+            message=already_earned(lineage.elsewhere), certificate=lineage.elsewhere
+        )
+    opens_at, completed = daily_cap_opens_at(
+        user_id=enrollment.user_id, hours=course.ce_hours, now=now
+    )
+    if opens_at is not None:
+        opens_at = _to_the_minute(timezone.localtime(opens_at))
+        return CompletionHold(
+            message=_(
+                "You have completed %(hours)s CE hours in the last 24 hours; boards allow "
+                "%(cap)s a day online. You can finish this training from %(when)s."
+            )
+            % {
+                "hours": f"{completed.normalize():f}",
+                "cap": settings.CEU_MAX_ONLINE_HOURS_PER_DAY,
+                "when": format_date(opens_at, "F j, Y, g:i A T"),
+            },
+            available_at=opens_at,
+        )
+    return None
+
+
 @transaction.atomic
 def complete_if_ready(*, enrollment: Enrollment) -> bool:
-    """Mark the enrollment complete once every step holds; the moment a certificate is due."""
+    """Mark the enrollment complete once every step holds and the rules of credit allow it; the
+    moment a certificate is due. When they do not yet (`completion_hold`), nothing is stored and
+    a later call (the learner's "Finish" click) completes it."""
     enrollment = _locked(enrollment)
     if enrollment.completed_at is not None:
         return True
     if not completion_of(enrollment=enrollment).complete:
+        return False
+    # One learner's completions queue on their user row, so two trainings finishing at the same
+    # moment cannot both fit under the daily cap, or both pay out one lineage.
+    list(User.objects.select_for_update().filter(pk=enrollment.user_id).values_list("pk"))
+    if completion_hold(enrollment=enrollment) is not None:
         return False
     enrollment.completed_at = timezone.now()
     enrollment.save(update_fields=["completed_at"])

@@ -9,14 +9,26 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from courses.models import Course, EngagementClock, Enrollment, Lesson, LessonProgress
+from courses.models import (
+    Certificate,
+    Course,
+    EngagementClock,
+    Enrollment,
+    Lesson,
+    LessonProgress,
+    RepeatAllowance,
+)
+from courses.selectors.learning import lineage_credit, open_to_enrolled
+from courses.services import audit
+from courses.services.assessment import already_earned
 
 # The lesson page beats this often (settings.CEU_HEARTBEAT_SECONDS, 15 by default) while the
 # page is visible or its media plays.
 # A gap longer than this means the learner was away (or the tab was frozen): the beat that ends
 # it restarts the clock and earns nothing, so a page left open is not credited for the gap.
 MAX_BEAT_GAP_SECONDS = 40
-# How far ahead of real time the media may run: players offer up to double speed.
+# How far ahead of real time the media may run: players offer up to double speed. No slack is
+# added per beat, or beats a few milliseconds apart would each earn it.
 MAX_PLAYBACK_RATE = 2
 # Slack for players that stop just short of a chapter's end: the lesson still counts as heard.
 POSITION_TOLERANCE_SECONDS = 3
@@ -31,9 +43,28 @@ def heartbeat_interval() -> int:
 
 
 def enroll(*, user: User, course: Course) -> tuple[Enrollment, bool]:
-    """Enroll the learner; a second call (a double click) returns the same enrollment."""
+    """Enroll the learner; a second call (a double click) returns the same enrollment, also in a
+    course archived since, while its learners may still finish it. New enrollments need a
+    published course, and none is taken where the learner already earned the credit from
+    another edition (unless a registrar allowed a repeat: `allow_repeat`)."""
+    existing = Enrollment.objects.filter(
+        open_to_enrolled(prefix="course__"), user=user, course=course
+    ).first()
+    if existing is not None:
+        return existing, False
     if not course.is_published:
         raise LearningError(_("This training is not open for enrollment."))
+    earned = lineage_credit(user=user, course=course).elsewhere
+    if earned is not None:
+        raise CreditAlreadyEarned(
+            " ".join(
+                [
+                    already_earned(earned),
+                    _("If your board asks you to repeat it, write to us: we can allow a repeat."),
+                ]
+            ),
+            certificate=earned,
+        )
     enrollment, created = Enrollment.objects.get_or_create(user=user, course=course)
     return enrollment, created
 
@@ -55,8 +86,8 @@ def record_heartbeat(
     to this lesson, and move its media position on no faster than the media can play."""
     if lesson.course_id != enrollment.course_id:
         raise LearningError(_("This lesson belongs to another training."))
-    # The learner's one clock, locked: beats from every tab and course queue here, so each
-    # second of wall time is credited once, to one enrollment.
+    # The learner's one clock, locked first and always before the enrollment: beats from every
+    # tab and course queue here, so each second of wall time is credited once, to one enrollment.
     clock = EngagementClock.objects.select_for_update().filter(user_id=enrollment.user_id).first()
     if clock is None:  # the learner's first beat ever
         EngagementClock.objects.get_or_create(user_id=enrollment.user_id)
@@ -72,18 +103,25 @@ def record_heartbeat(
         defaults={"position_seconds": start, "furthest_seconds": start},
     )
 
-    elapsed = (now - clock.last_beat_at).total_seconds() if clock.last_beat_at else -1.0
-    if 0 <= elapsed <= MAX_BEAT_GAP_SECONDS:
+    elapsed = (now - clock.last_beat_at).total_seconds() if clock.last_beat_at else None
+    if elapsed is None or abs(elapsed) > MAX_BEAT_GAP_SECONDS:
+        # The first beat, or one after a long gap: the clock starts now and nothing is earned.
+        elapsed, whole = 0.0, 0
+        clock.carried_seconds = 0.0
+        clock.last_beat_at = now
+    elif elapsed < 0:
+        # Stamped before the last accepted beat (a web node whose clock runs a little behind):
+        # it earns nothing, and the clock is not wound back, which would count time twice.
+        elapsed, whole = 0.0, 0
+    else:
         # Engagement is kept in whole seconds; the fraction is carried to the next beat.
         earned = clock.carried_seconds + elapsed
         whole = int(earned)
         clock.carried_seconds = earned - whole
-    else:
-        # The first beat, or one after a long gap: the clock starts now and nothing is earned.
-        elapsed, whole = 0.0, 0
-        clock.carried_seconds = 0.0
-    clock.last_beat_at = now
+        clock.last_beat_at = now
     clock.save(update_fields=["last_beat_at", "carried_seconds"])
+    # At the course's hours the interval is still spent: it earns nothing here and is not kept
+    # for another course.
     room = max(0, enrollment.course.credit_seconds_cap - enrollment.engaged_seconds)
     credited = min(whole, room)
 
@@ -91,8 +129,10 @@ def record_heartbeat(
         at = min(max(float(position), lesson.media_start_seconds), lesson.media_end_seconds)
         progress.position_seconds = int(at)
         if playing:
-            # No faster than double speed over the time since the previous accepted beat.
-            reachable = progress.furthest_seconds + elapsed * MAX_PLAYBACK_RATE
+            # No faster than double speed over the time since the previous accepted beat,
+            # counted from the chapter's start at the earliest.
+            heard = max(progress.furthest_seconds, lesson.media_start_seconds)
+            reachable = heard + elapsed * MAX_PLAYBACK_RATE
             progress.furthest_seconds = max(progress.furthest_seconds, min(at, reachable))
 
     progress.engaged_seconds += credited
@@ -133,3 +173,37 @@ def open_lesson(*, enrollment: Enrollment, lesson: Lesson) -> None:
     if enrollment.last_lesson_id != lesson.pk:
         enrollment.last_lesson = lesson
         enrollment.save(update_fields=["last_lesson"])
+
+
+class CreditAlreadyEarned(LearningError):
+    """The learner holds a valid certificate from another edition of the course."""
+
+    def __init__(self, message: str, *, certificate: Certificate):
+        super().__init__(message)
+        self.certificate = certificate
+
+
+@transaction.atomic
+def allow_repeat(*, user: User, course: Course, reason: str, acting_user: User) -> RepeatAllowance:
+    """A registrar lets one learner earn credit again from this course although they earned it
+    from another edition; the written reason goes to the audit trail with the allowance."""
+    reason = reason.strip()
+    if not reason:
+        raise LearningError(_("Write the reason for allowing the repeat; auditors will read it."))
+    if RepeatAllowance.objects.filter(user=user, course=course).exists():
+        raise LearningError(_("This learner may already repeat this course."))
+    allowance = RepeatAllowance.objects.create(
+        user=user, course=course, reason=reason, granted_by=acting_user
+    )
+    audit.record(
+        "enrollment.repeat_allowed",
+        actor=acting_user,
+        subject=allowance,
+        data={
+            "learner": user.email,
+            "course": course.slug,
+            "lineage": str(course.lineage),
+            "reason": reason,
+        },
+    )
+    return allowance

@@ -243,7 +243,9 @@ def test_a_stored_grade_survives_an_edit_of_the_question(learner_client, enrollm
     assert "Reworded after the attempt began" not in page
 
 
-def test_feedback_reveals_the_key_only_once_passed(learner_client, enrollment):
+def test_a_failed_attempt_shows_what_was_missed_but_nothing_that_gives_the_answer_away(
+    learner_client, enrollment
+):
     failed = start(learner_client)
     learner_client.post(url("attempt", failed.pk), answers_for(failed, right={1}))
 
@@ -251,14 +253,55 @@ def test_feedback_reveals_the_key_only_once_passed(learner_client, enrollment):
     assert "Not passed: 75% is needed." in page
     assert page.count(">Wrong<") == 3
     assert page.count(">Right<") == 1
-    assert "Because of reason 2." in page  # explanations help before passing
-    assert "correct answer" not in page
     assert "You have 2 more attempts." in page
+    # Neither the key nor the explanations, which would pass the next attempt for the learner.
+    assert "correct answer" not in page
+    assert "Why:" not in page
+    assert "Because of reason" not in page
+    assert "The questions you missed are marked." in page
 
+
+def test_passing_shows_the_key_and_the_explanations_of_every_attempt(learner_client, enrollment):
+    failed = start(learner_client)
+    learner_client.post(url("attempt", failed.pk), answers_for(failed, right={1}))
     passed = start(learner_client)
     learner_client.post(url("attempt", passed.pk), answers_for(passed))
-    page = learner_client.get(url("attempt", failed.pk)).content.decode()
-    assert page.count("correct answer</span>") == 5  # three single answers, two for the multiple
+
+    for attempt in (failed, passed):
+        page = learner_client.get(url("attempt", attempt.pk)).content.decode()
+        assert page.count("correct answer</span>") == 5  # one per single answer, two for multiple
+        assert page.count("Why:") == 4
+        for position in range(1, 5):
+            assert f"Because of reason {position}." in page
+
+
+def test_the_last_attempt_used_shows_the_explanations_but_not_the_key(learner_client, enrollment):
+    for _index in range(3):
+        attempt = start(learner_client)
+        learner_client.post(url("attempt", attempt.pk), answers_for(attempt, right={2}))
+
+    first = QuizAttempt.objects.get(number=1)
+    for shown in (attempt, first):
+        page = learner_client.get(url("attempt", shown.pk)).content.decode()
+        assert page.count("Why:") == 4
+        assert "Because of reason 3." in page
+        assert "correct answer" not in page
+        assert page.count(">Wrong<") == 3
+
+
+def test_explanations_stay_hidden_while_the_last_attempt_is_open(learner_client, enrollment):
+    for _index in range(2):
+        attempt = start(learner_client)
+        learner_client.post(url("attempt", attempt.pk), answers_for(attempt, right=set()))
+    last = start(learner_client)  # the third and last, not yet answered
+
+    page = learner_client.get(url("attempt", attempt.pk)).content.decode()
+    assert "Because of reason" not in page
+    assert "correct answer" not in page
+
+    learner_client.post(url("attempt", last.pk), answers_for(last, right=set()))
+    page = learner_client.get(url("attempt", attempt.pk)).content.decode()
+    assert "Because of reason 1." in page
 
 
 def test_after_the_last_failed_attempt_the_page_says_so_and_where_to_get_help(

@@ -1,6 +1,7 @@
 """Double clicks and parallel tabs, with real threads on PostgreSQL's row locks."""
 
 import json
+import queue
 import threading
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from courses.models import Enrollment
+from courses.models import EngagementClock, Enrollment
 from courses.tests.factories import CourseFactory, EnrollmentFactory
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
@@ -48,27 +49,69 @@ def test_a_burst_of_enroll_clicks_makes_one_enrollment(learner):
     assert Enrollment.objects.filter(user=learner).count() == 1
 
 
+def beat_from_a_tab(learner, slug: str) -> int:
+    """One tab's heartbeat on the course's first lesson; the seconds it was credited."""
+    client = Client()
+    client.force_login(learner)
+    response = client.post(
+        reverse("courses:heartbeat", args=[slug, 1]),
+        json.dumps({"playing": False}),
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    return response.json()["credited_seconds"]
+
+
 def test_beats_from_parallel_tabs_credit_each_second_once(learner):
     course = CourseFactory(slug="ghosting", lessons=3)
     enrollment = EnrollmentFactory(user=learner, course=course)
-    Enrollment.objects.filter(pk=enrollment.pk).update(
-        last_beat_at=timezone.now() - timedelta(seconds=10)
-    )
+    started = timezone.now() - timedelta(seconds=10)
+    EngagementClock.objects.create(user=learner, last_beat_at=started)
 
-    def tab_beat():
-        client = Client()
-        client.force_login(learner)
-        return client.post(
-            reverse("courses:heartbeat", args=["ghosting", 1]),
-            json.dumps({"playing": False}),
-            content_type="application/json",
-        ).json()["credited_seconds"]
+    credited = run_together(8, lambda: beat_from_a_tab(learner, "ghosting"))
 
-    credited = run_together(8, tab_beat)
-
-    assert sum(credited) <= 11
+    assert len(credited) == 8  # every beat answered 200
+    assert sum(credited) <= (timezone.now() - started).total_seconds()
     enrollment.refresh_from_db()
     assert enrollment.engaged_seconds == sum(credited)
+
+
+def test_parallel_beats_on_three_courses_credit_the_wall_time_once(learner, time_machine):
+    slugs = ["first", "second", "third"]
+    enrollments = [
+        EnrollmentFactory(user=learner, course=CourseFactory(slug=slug, lessons=1))
+        for slug in slugs
+    ]
+    time_machine.move_to(timezone.now(), tick=False)
+    for slug in slugs:  # each course's tab has beaten once
+        beat_from_a_tab(learner, slug)
+    time_machine.shift(10)
+    tabs = queue.SimpleQueue()
+    for slug in slugs * 3:
+        tabs.put(slug)
+
+    # Three tabs on each of the three courses beat at the same moment, ten seconds on.
+    credited = run_together(9, lambda: beat_from_a_tab(learner, tabs.get()))
+
+    assert len(credited) == 9  # every beat answered 200
+    assert sum(credited) == 10  # the ten seconds, once: not once per course or per tab
+    stored = Enrollment.objects.filter(pk__in=[e.pk for e in enrollments])
+    assert sum(stored.values_list("engaged_seconds", flat=True)) == sum(credited)
+
+
+def test_a_learners_first_beats_from_three_courses_at_once_start_one_clock(learner):
+    slugs = ["first", "second", "third"]
+    for slug in slugs:
+        EnrollmentFactory(user=learner, course=CourseFactory(slug=slug, lessons=1))
+    tabs = queue.SimpleQueue()
+    for slug in slugs * 2:
+        tabs.put(slug)
+
+    credited = run_together(6, lambda: beat_from_a_tab(learner, tabs.get()))
+
+    assert len(credited) == 6  # every beat answered 200
+    assert EngagementClock.objects.filter(user=learner).count() == 1
+    assert sum(credited) <= 1
 
 
 def test_two_submissions_at_the_same_moment_grade_the_attempt_once(learner):

@@ -91,7 +91,11 @@ def test_course_page_says_how_it_counts_for_each_of_my_licences(learner_client, 
     page = learner_client.get(course_url()).content.decode()
 
     assert "0.5 clinical hours through ASWB" in page
-    assert "No current approval" in page  # the psychology licence
+    # The psychology licence, which none of the course's approvals serves:
+    assert (
+        "No CE credit for your California psychologist licence (PSY-2): the approvals of this "
+        "training do not cover it." in page
+    )
 
 
 def test_a_configured_provider_drops_the_sample_notice(client, course):
@@ -241,9 +245,10 @@ def test_course_page_keeps_its_query_count(learner_client, learner, django_asser
     EnrollmentFactory(user=learner, course=big)
 
     # session, user, course, approvals, professions, topics, objectives, references, lessons,
-    # enrollment, its progress, a passed attempt?, an evaluation?, licences, provider (cached
-    # after the first page), policies.
-    with django_assert_num_queries(16):
+    # enrollment, its progress, a passed attempt?, an evaluation?, licences, the learner's
+    # certificates in the course's lineage (this edition's or another's: no double credit),
+    # provider (cached after the first page), policies.
+    with django_assert_num_queries(17):
         assert learner_client.get(course_url("big")).status_code == 200
 
 

@@ -12,6 +12,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from courses import selectors
 from courses.forms import AttestationForm, EvaluationForm
 from courses.models import Course, Enrollment, EvaluationResponse, QuizAttempt
+from courses.selectors.catalog import credit_for_learner
+from courses.selectors.learning import finishing_enrollment, open_until
 from courses.services import assessment
 
 
@@ -29,7 +31,11 @@ def _post_test_url(slug: str) -> str:
 @login_required
 @require_http_methods(["GET"])
 def post_test(request: HttpRequest, slug: str) -> HttpResponse:
-    enrollment = _enrollment(request, slug)
+    try:
+        enrollment = finishing_enrollment(user=request.user, slug=slug)
+    except Enrollment.DoesNotExist:
+        raise Http404(_("You are not enrolled in this training.")) from None
+    enrollment.user = request.user
     course = enrollment.course
     progress = selectors.progress_for(enrollment=enrollment)
     attempts = selectors.attempts_of(enrollment=enrollment)
@@ -39,6 +45,19 @@ def post_test(request: HttpRequest, slug: str) -> HttpResponse:
     passed = any(attempt.passed for attempt in attempts)
     open_attempt = next((a for a in attempts if not a.is_submitted), None)
     used = len(attempts)
+    finishing = enrollment.completed_at is None
+    ready = finishing and not assessment.missing_steps(
+        lessons_done=progress.lessons_complete,
+        time_done=progress.minimum_reached,
+        passed=passed,
+        evaluated=enrollment.evaluated,
+        attested=enrollment.attested_at is not None,
+    )
+    # Before the test, per licence: where no approval serves it, the credit will not either.
+    licence_credits = []
+    if finishing:
+        licences = list(request.user.licences.all())
+        licence_credits = credit_for_learner(course=course, licences=licences)
     return render(
         request,
         "courses/post_test.html",
@@ -51,9 +70,15 @@ def post_test(request: HttpRequest, slug: str) -> HttpResponse:
             "open_attempt": open_attempt,
             "attempts_left": max(0, course.attempt_limit - used),
             "out_of_attempts": not passed and open_attempt is None and used >= course.attempt_limit,
-            "evaluated": EvaluationResponse.objects.filter(enrollment=enrollment).exists(),
+            "evaluated": enrollment.evaluated,
             "attestation_form": AttestationForm(),
             "provider": selectors.current_provider(),
+            "ready": ready,
+            "hold": ready and assessment.completion_hold(enrollment=enrollment),
+            "finishing": finishing,
+            "licence_credits": licence_credits,
+            "credit_for_none": not any(credit.approvals for credit in licence_credits),
+            "open_until": open_until(course),
         },
     )
 
@@ -123,7 +148,9 @@ def attempt(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         {
             "course": course,
             "attempt": attempt,
-            "feedback": selectors.attempt_feedback(attempt, reveal_key=passed),
+            "feedback": selectors.attempt_feedback(
+                attempt, attempts=attempts, attempt_limit=course.attempt_limit
+            ),
             "passed_any": passed,
             "attempts_left": max(0, course.attempt_limit - len(attempts)),
             "provider": selectors.current_provider(),
@@ -161,7 +188,7 @@ def evaluation(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "courses/evaluation.html",
-        {"course": course, "form": form, "existing": existing},
+        {"course": course, "enrollment": enrollment, "form": form, "existing": existing},
         status=400 if form.is_bound else 200,
     )
 
@@ -169,17 +196,25 @@ def evaluation(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def attest(request: HttpRequest, slug: str) -> HttpResponse:
+    """Attest; once attested, the same POST is the "Finish and get my certificate" button of a
+    training that waited (the daily cap), and needs no box ticked again."""
     enrollment = _enrollment(request, slug)
-    form = AttestationForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, form.errors["confirm"][0])
-        return redirect(_post_test_url(slug))
+    attesting = enrollment.attested_at is None
+    was_complete = enrollment.completed_at is not None
+    if attesting:
+        form = AttestationForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, form.errors["confirm"][0])
+            return redirect(_post_test_url(slug))
     try:
-        assessment.attest(enrollment=enrollment)
+        enrollment = assessment.attest(enrollment=enrollment)
     except assessment.AssessmentError as refusal:
         messages.error(request, str(refusal))
     else:
-        messages.success(request, _("Thank you: your attestation is recorded."))
+        if attesting:
+            messages.success(request, _("Thank you: your attestation is recorded."))
+        if enrollment.completed_at is not None and not was_complete:
+            messages.success(request, _("Training complete: your certificate is issued."))
     return redirect(_post_test_url(slug))
 
 

@@ -5,17 +5,21 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from courses import selectors
 from courses.forms import CatalogFilterForm
-from courses.models import Course, CourseStatus, Lesson, Policy
+from courses.models import Course, Enrollment, Lesson, Policy
+from courses.selectors.catalog import courses_open_to
+from courses.selectors.learning import lineage_credit, open_until
 from courses.services import assessment, learning
 
 CATALOG_PAGE_SIZE = 12
@@ -58,6 +62,16 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
     licences = list(request.user.licences.all()) if request.user.is_authenticated else []
     lessons = list(course.lessons.all())
     progress = enrollment and selectors.progress_for(enrollment=enrollment, lessons=lessons)
+    completion = enrollment and assessment.completion_of(enrollment=enrollment, progress=progress)
+    # This course's certificate and any other edition's, in one query.
+    lineage = lineage_credit(user=request.user, course=course)
+    # Once this course is completed, another edition's certificate is no news.
+    earned_elsewhere = None if lineage.own else lineage.elsewhere
+    earned_elsewhere_note = earned_elsewhere and assessment.already_earned(earned_elsewhere)
+    hold = None
+    if completion and completion.complete and enrollment.completed_at is None:
+        hold = assessment.completion_hold(enrollment=enrollment, lineage=lineage)
+    licence_credits = selectors.credit_for_licences(course=course, licences=licences)
     provider = selectors.current_provider()
     for approval in course.current_approvals:
         approval.statement_text = approval.statement(provider)
@@ -69,15 +83,19 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "lessons": lessons,
             "enrollment": enrollment,
             "progress": progress,
-            "completion": enrollment
-            and assessment.completion_of(enrollment=enrollment, progress=progress),
-            "certificate": enrollment
-            and enrollment.completed_at
-            and enrollment.certificates.filter(superseded_by__isnull=True).first(),
-            "licence_credits": selectors.credit_for_licences(course=course, licences=licences),
+            "completion": completion,
+            "hold": hold,
+            "certificate": lineage.own,
+            "earned_elsewhere": earned_elsewhere,
+            "earned_elsewhere_note": earned_elsewhere_note,
+            "licence_credits": licence_credits,
+            "credit_for_none": not any(credit.approvals for credit in licence_credits),
+            "open_until": open_until(course),
             "provider": provider,
             "policies": Policy.objects.all(),
-            "preview": not course.is_published,
+            # Staff see unpublished courses as a preview; enrolled learners finishing an
+            # archived course see it as theirs.
+            "preview": not course.is_published and enrollment is None,
         },
     )
 
@@ -88,6 +106,9 @@ def enroll(request: HttpRequest, slug: str) -> HttpResponse:
     course = get_object_or_404(Course, slug=slug)
     try:
         enrollment, created = learning.enroll(user=request.user, course=course)
+    except learning.CreditAlreadyEarned as refusal:
+        messages.error(request, str(refusal))
+        return redirect(course)
     except learning.LearningError:
         raise Http404(_("No such training.")) from None
     if created:
@@ -97,8 +118,9 @@ def enroll(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _lesson_context(request: HttpRequest, slug: str, position: int):
+    # Archived courses stay open to the learners enrolled in them, for the grace period.
     course = get_object_or_404(
-        selectors.visible_courses(user=request.user).select_related("episode"), slug=slug
+        courses_open_to(user=request.user).select_related("episode"), slug=slug
     )
     try:
         lesson, lessons = selectors.lesson_page(course=course, position=position)
@@ -158,15 +180,16 @@ def lesson(request: HttpRequest, slug: str, position: int) -> HttpResponse:
 @login_required
 @require_POST
 def heartbeat(request: HttpRequest, slug: str, position: int) -> JsonResponse:
-    # Only the learner's own enrollment in a course that holds this lesson: anything else is 404.
-    enrollment = get_object_or_404(
-        selectors.enrollments_of(user=request.user).select_related("course"),
-        course__slug=slug,
-        course__status=CourseStatus.PUBLISHED,
-    )
-    lesson = get_object_or_404(Lesson, course=enrollment.course, position=position)
-    body = request.body
+    # Only the learner's own enrollment in a course still open to them (published, or archived
+    # within the grace period) that holds this lesson: anything else is 404.
     try:
+        enrollment = selectors.learner_enrollment(user=request.user, slug=slug)
+    except Enrollment.DoesNotExist:
+        raise Http404(_("You are not enrolled in this training.")) from None
+    lesson = get_object_or_404(Lesson, course=enrollment.course, position=position)
+    try:
+        # Past DATA_UPLOAD_MAX_MEMORY_SIZE, reading the body raises RequestDataTooBig.
+        body = request.body
         if len(body) > MAX_HEARTBEAT_BYTES:
             raise ValueError
         payload = json.loads(body or b"{}")
@@ -183,14 +206,16 @@ def heartbeat(request: HttpRequest, slug: str, position: int) -> JsonResponse:
         playing = payload.get("playing", False)
         if not isinstance(playing, bool):
             raise ValueError
-    except (ValueError, TypeError, RecursionError):
+    except (ValueError, TypeError, OverflowError, RecursionError, RequestDataTooBig):
         # RecursionError: deeply nested JSON exhausts the parser's stack before it fails.
+        # OverflowError: an integer too large for a float.
         return JsonResponse(
             {"error": _('Send JSON like {"position": 12.5, "playing": true}.')}, status=400
         )
     beat = learning.record_heartbeat(
         enrollment=enrollment, lesson=lesson, position=media_position, playing=playing
     )
+    enrollment.engaged_seconds = beat.course_seconds  # as the beat left it, for the bar
     progress = selectors.progress_for(enrollment=enrollment)
     return JsonResponse(
         {
@@ -213,6 +238,11 @@ def my_trainings(request: HttpRequest) -> HttpResponse:
         assessment.note_steps_left(enrollment)
         for enrollment in selectors.my_enrollments(user=request.user)
     ]
+    now = timezone.now()
+    for enrollment in enrollments:
+        # Archived trainings: open to finish until this moment, then closed.
+        enrollment.open_until = open_until(enrollment.course)
+        enrollment.closed = enrollment.open_until is not None and enrollment.open_until <= now
     return render(request, "courses/my_trainings.html", {"enrollments": enrollments})
 
 
