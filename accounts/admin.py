@@ -1,18 +1,30 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from .models import Licence, User
+from .services import PrintedNameError, printed_name
 
 
-class UserCreationForm(AdminUserCreationForm):
+class PrintedNameMixin:
+    """Staff typing a learner's name meet the same rule as the learner: one rule, one place."""
+
+    def clean_full_name(self) -> str:
+        try:
+            return printed_name(self.cleaned_data["full_name"])
+        except PrintedNameError as refusal:
+            raise forms.ValidationError(str(refusal)) from None
+
+
+class UserCreationForm(PrintedNameMixin, AdminUserCreationForm):
     class Meta:
         model = User
         fields = ["email", "full_name"]
 
 
-class UserEditForm(UserChangeForm):
+class UserEditForm(PrintedNameMixin, UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"

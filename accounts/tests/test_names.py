@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.models import User
-from accounts.tests.factories import PASSWORD
+from accounts.tests.factories import PASSWORD, UserFactory
 from courses.services import credentials
+from courses.tests.adminforms import form_data
 from courses.tests.factories import CourseFactory, EnrollmentFactory
 
 pytestmark = pytest.mark.django_db
@@ -192,3 +193,19 @@ def test_the_certificate_prints_the_name_exactly_as_typed(client, learner, name)
     assert certificate.snapshot["learner_name"] == name
     api = client.get(reverse("courses:api_certificate", args=[certificate.code])).json()
     assert api["certificate"]["learner_name"] == name
+
+
+def test_staff_editing_a_name_in_the_admin_meet_the_same_rule(client, settings):
+    settings.CEU_REQUIRE_STAFF_MFA = False
+    learner = UserFactory(full_name="Dana Whitfield")
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    url = reverse("admin:accounts_user_change", args=[learner.pk])
+    data = form_data(client.get(url).content.decode(), "user_form")
+    data["full_name"] = "Dana \u202eWhitfield"
+
+    response = client.post(url, data)
+
+    assert response.status_code == 200
+    assert "text-direction control" in response.content.decode()
+    learner.refresh_from_db()
+    assert learner.full_name == "Dana Whitfield"

@@ -112,3 +112,35 @@ def test_a_site_that_requires_two_factor_says_nothing_of_relaxing_it(client):
     login_page = client.get(f"{reverse('account_login')}?next=/admin/").content.decode()
 
     assert "not required for staff" not in login_page
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    ["https://evil.example/", "//evil.example/", "/\\evil.example/", "https:evil.example"],
+)
+def test_the_admin_sign_in_never_sends_staff_to_another_site(client, settings, next_url):
+    """Today a signed-in staff member following /admin/login/?next=https://evil.example/ was
+    redirected there."""
+    settings.CEU_REQUIRE_STAFF_MFA = False
+    client.force_login(UserFactory(is_staff=True))
+
+    response = client.get(reverse("admin:login"), {"next": next_url})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:index")
+
+
+def test_the_admin_sign_in_keeps_a_next_page_on_this_site(client, settings):
+    settings.CEU_REQUIRE_STAFF_MFA = False
+    client.force_login(UserFactory(is_staff=True))
+
+    response = client.get(reverse("admin:login"), {"next": "/admin/courses/course/"})
+
+    assert response["Location"] == "/admin/courses/course/"
+
+
+def test_a_stranger_is_sent_to_sign_in_with_only_a_local_next(client):
+    response = client.get(reverse("admin:login"), {"next": "https://evil.example/"})
+
+    assert response.status_code == 302
+    assert "evil.example" not in response["Location"]
