@@ -22,7 +22,7 @@ django.setup()
 from courses.services.certificate_pdf import minimal_pdf, render_certificate_pdf  # noqa: E402
 
 SNAPSHOT = {
-    "code": "CEU-7K3M-Q9XZ-4T2P-HW8R",
+    "code": "CEU-7K3M-Q9XZ-4T2P-HW8C",
     "learner_name": "Zoë Ramírez-Núñez",
     "licences": [
         {
@@ -87,7 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
-    url = "https://ce.example.org/verify/CEU-7K3M-Q9XZ-4T2P-HW8R/"
+    url = "https://ce.example.org/verify/CEU-7K3M-Q9XZ-4T2P-HW8C/"
     baseline = measure("minimal one-page PDF", minimal_pdf, args.runs)
     certificate = measure(
         "certificate (PDF/A-3b)",

@@ -1,7 +1,7 @@
 """Certificate codes: 75 random bits in an alphabet without look-alike characters, grouped for
 reading aloud, with a check character so a typo is told apart from a code never issued.
 
-    CEU-7K3M-Q9XZ-4T2P-HW8R   (15 random characters and one check character)
+    CEU-7K3M-Q9XZ-4T2P-HW8C   (15 random characters and one check character)
 """
 
 import secrets

@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from .views import assessment, credentials, learning
+from .views import api, assessment, credentials, learning
 
 app_name = "courses"
 
@@ -30,9 +30,12 @@ urlpatterns = [
     path("verify/", credentials.verify, name="verify"),
     path("verify/pdf/", credentials.verify_pdf, name="verify_pdf"),
     path("verify/<str:code>/", credentials.verify_code, name="verify_code"),
-    path("api/v1/openapi.json", credentials.api_schema, name="api_schema"),
-    path("api/v1/certificates/verify", credentials.api_verify, name="api_verify"),
-    path("api/v1/certificates/<str:code>", credentials.api_certificate, name="api_certificate"),
+    path("api/v1/openapi.json", api.document, name="api_schema"),
+    path("api/v1/certificates/verify", api.verify, name="api_verify"),
+    # Any text is a code to look up, slashes, newlines and nothing at all included: the API
+    # answers it in JSON (400 when it cannot be a code), never with the site's HTML 404.
+    re_path(r"^api/v1/certificates/(?P<code>[\s\S]*)$", api.certificate, name="api_certificate"),
+    re_path(r"^api(?:/[\s\S]*)?$", api.not_found),  # after every API route
     path("my/trainings/", learning.my_trainings, name="my_trainings"),
     path("policies/<slug:kind>/", learning.policy, name="policy"),
 ]

@@ -36,7 +36,7 @@ from courses.services.certificate_pdf import (
     static_base_url,
 )
 
-VERIFY_URL = "https://ce.example.org/verify/CEU-7K3M-Q9XZ-4T2P-HW8R/"
+VERIFY_URL = "https://ce.example.org/verify/CEU-7K3M-Q9XZ-4T2P-HW8C/"
 
 ASWB_STATEMENT = (
     "Sample CE Provider (demo), provider #SAMPLE-0000, is approved as an ACE provider to offer "
@@ -54,7 +54,7 @@ NBCC_STATEMENT = (
 
 SNAPSHOT = {
     "schema_version": 2,
-    "code": "CEU-7K3M-Q9XZ-4T2P-HW8R",
+    "code": "CEU-7K3M-Q9XZ-4T2P-HW8C",
     "kind": "credit",
     "learner_name": "Zoë Ramírez-Núñez",
     "licences": [

@@ -608,7 +608,7 @@ def test_the_transcript_keeps_its_query_count(
 
 # A certificate's snapshot as the code before schema versions stored it.
 VERSION_1 = {
-    "code": "CEU-7K3M-Q9XZ-4T2P-HW8R",
+    "code": "CEU-7K3M-Q9XZ-4T2P-HW8C",
     "learner_name": "Dana Whitfield",
     "licences": [
         {
