@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from courses.codes import parse_code
 from courses.models import Certificate
 from courses.selectors.offered import attempts_for_audit, content_as_offered
 
@@ -12,10 +13,13 @@ from courses.selectors.offered import attempts_for_audit, content_as_offered
 def content_as_offered_view(request: HttpRequest, code: str, *, admin_site) -> HttpResponse:
     if not request.user.has_perm("courses.view_certificate"):
         raise PermissionDenied
+    canonical, _problem = parse_code(code)  # also keeps bytes a database refuses out of the query
     certificate = (
         Certificate.objects.select_related("enrollment__course", "enrollment__user")
-        .filter(code=code)
+        .filter(code=canonical)
         .first()
+        if canonical
+        else None
     )
     if certificate is None:
         raise Http404("No such certificate.")

@@ -438,7 +438,9 @@ def notify_learner(*, event_id: int, reason: str = "") -> bool:
     with the reason and the code that now stands; record it as NOTIFIED. Once per event: a
     second run (a retried task) sends nothing."""
     event = (
-        CertificateEvent.objects.select_for_update()
+        # Only the event row is locked (PostgreSQL refuses to lock the nullable side of the
+        # outer join to a replacement): it is what a second run of the task waits on.
+        CertificateEvent.objects.select_for_update(of=("self",))
         .select_related("certificate__enrollment__user", "certificate__superseded_by")
         .get(pk=event_id)
     )
