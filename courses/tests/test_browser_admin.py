@@ -267,7 +267,9 @@ def test_registrar_revokes_a_certificate_and_cannot_edit_courses(
     "Attendance could not be confirmed." and confirms; the list says "Revoked 1 certificate(s)."
     and shows the certificate as revoked, and its page shows a "Revoked" event with the reason
     in its history. Anyone opening /verify/<code>/ then reads "Revoked." and the reason. The
-    registrar may look at a course in the admin but sees it read-only, with no Save button."""
+    registrar may look at a course in the admin but sees it read-only, with no Save button. From
+    the certificate's page the registrar opens the content as offered; finding the revocation was
+    a mistake, they reinstate it with a reason, and the verify page says "Valid." again."""
     settings.CEU_REQUIRE_STAFF_MFA = False
     settings.CEU_SITE_URL = live_server.url
     call_command("loaddata", FIXTURE, verbosity=0)
@@ -357,3 +359,31 @@ def test_registrar_revokes_a_certificate_and_cannot_edit_courses(
     expect(page.locator("#id_title")).to_have_count(0)
     expect(page.locator(".field-title .readonly")).to_have_text(course.title)
     expect(page.locator("form textarea, form select, form input[type=text]")).to_have_count(0)
+
+    # The certificate's page opens the content as the learner was taught and tested on it.
+    page.goto(f"{live_server.url}/admin/courses/certificate/{certificate.pk}/change/")
+    page.get_by_role("link", name="Content as offered").click()
+    expect(page.get_by_role("heading", name="Lessons")).to_be_visible()
+    expect(page.locator("#offered-lessons h3")).to_have_count(course.lessons.count())
+    expect(page.locator("#offered-post-test")).to_contain_text("(key)")
+
+    # The revocation was a mistake: the registrar reinstates it, with a reason.
+    page.goto(f"{live_server.url}/admin/courses/certificate/")
+    page.locator("#result_list tbody tr").filter(has_text=code).locator(
+        'input[name="_selected_action"]'
+    ).check()
+    page.locator('select[name="action"]').select_option(
+        label="Reinstate the selected revoked certificates…"
+    )
+    page.get_by_role("button", name="Go").click()
+    expect(page.get_by_role("heading", name="Reinstate certificates")).to_be_visible()
+    page.get_by_label("Reason").fill("Attendance confirmed after all.")
+    page.get_by_role("button", name="Reinstate", exact=True).click()
+    expect(admin_messages(page, "success")).to_have_text("Reinstated 1 certificate(s).")
+    public_context = browser.new_context()
+    try:
+        public = public_context.new_page()
+        public.goto(f"{live_server.url}/verify/{code}/")
+        expect(public.locator("#verify-status")).to_contain_text("Valid.")
+    finally:
+        public_context.close()
