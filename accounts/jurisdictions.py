@@ -1,5 +1,6 @@
 """Licensing jurisdictions: the US states, the District of Columbia and the territories by their
-postal codes, and "other" for a board named in full (a Canadian province, say)."""
+postal codes, the Canadian provinces whose rules the site carries, and "other" for a board named
+in full."""
 
 from django.db import models
 
@@ -61,4 +62,12 @@ class Jurisdiction(models.TextChoices):
     MP = "MP", "Northern Mariana Islands"
     PR = "PR", "Puerto Rico"
     VI = "VI", "U.S. Virgin Islands"
+    # Canadian provinces whose colleges' rules the site knows; any other board is "other".
+    AB = "AB", "Alberta"
+    BC = "BC", "British Columbia"
+    ON = "ON", "Ontario"
+    QC = "QC", "Quebec"
     OTHER = "OTHER", "Other (name it)"
+
+
+CANADIAN_PROVINCES = {Jurisdiction.AB, Jurisdiction.BC, Jurisdiction.ON, Jurisdiction.QC}

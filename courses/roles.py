@@ -17,6 +17,8 @@ ROLES = {
         ("courses", "episode", ["add", "change", "view"]),
         ("courses", "accreditor", ["view"]),
         ("courses", "policy", ["view"]),
+        ("courses", "subjectarea", ["add", "change", "view"]),
+        ("courses", "boardrule", ["view"]),
     ],
     "Registrars": [
         ("courses", "course", ["view"]),
@@ -28,6 +30,11 @@ ROLES = {
         ("courses", "certificateevent", ["view"]),
         ("courses", "repeatallowance", ["add", "view"]),
         ("courses", "logentry", ["view"]),
+        # Board rules are compliance facts: registrars keep them sourced and current.
+        ("courses", "boardrule", ["add", "change", "view"]),
+        ("courses", "subjectrequirement", ["add", "change", "delete", "view"]),
+        ("courses", "acceptedapproval", ["add", "change", "delete", "view"]),
+        ("courses", "subjectarea", ["view"]),
         ("accounts", "user", ["view"]),
         ("accounts", "licence", ["view"]),
     ],

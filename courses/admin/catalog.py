@@ -53,7 +53,14 @@ class AccreditorProfessionInline(admin.TabularInline):
 @admin.register(Accreditor)
 class AccreditorAdmin(admin.ModelAdmin):
     formfield_overrides = HTTPS_URLS
-    list_display = ["short_name", "name", "provider_number", "approved_from", "approved_until"]
+    list_display = [
+        "short_name",
+        "name",
+        "body",
+        "provider_number",
+        "approved_from",
+        "approved_until",
+    ]
     search_fields = ["name", "short_name", "provider_number"]
     inlines = [AccreditorProfessionInline]
 
@@ -151,7 +158,7 @@ class CourseAdmin(admin.ModelAdmin):
     list_display = ["title", "status", "ce_hours", "format", "level", "published_at"]
     list_filter = ["status", "format", "level", "topics"]
     search_fields = ["title", "slug", "presenter_name"]
-    filter_horizontal = ["topics"]
+    filter_horizontal = ["topics", "subjects"]
     autocomplete_fields = ["episode"]
     inlines = [
         ObjectiveInline,
@@ -171,7 +178,10 @@ class CourseAdmin(admin.ModelAdmin):
     change_list_template = "admin/courses/course/change_list.html"
     fieldsets = [
         (None, {"fields": ["title", "slug", "status", "published_at", "summary", "description"]}),
-        ("Audience", {"fields": ["topics", "target_audience", "level", "format", "episode"]}),
+        (
+            "Audience",
+            {"fields": ["topics", "subjects", "target_audience", "level", "format", "episode"]},
+        ),
         (
             "Presenter",
             {"fields": ["presenter_name", "presenter_credentials", "presenter_bio", "test_author"]},

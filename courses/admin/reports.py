@@ -29,7 +29,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 
-from accounts.jurisdictions import Jurisdiction
+from accounts.jurisdictions import CANADIAN_PROVINCES, Jurisdiction
 from courses.models import Course
 from courses.reports import (
     CE_BROKER_HEADER,
@@ -46,7 +46,11 @@ REPORT_PERMISSION = "courses.view_enrollment"
 EXPORT_PERMISSION = "courses.view_certificate"
 
 # The states (and DC and the territories) CE Broker rosters are filed for.
-US_JURISDICTIONS = [(code, name) for code, name in Jurisdiction.choices if code != "OTHER"]
+US_JURISDICTIONS = [
+    (code, name)
+    for code, name in Jurisdiction.choices
+    if code != Jurisdiction.OTHER and code not in CANADIAN_PROVINCES
+]
 
 DATE_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}")
 

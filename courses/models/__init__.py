@@ -1,5 +1,14 @@
 from .assessment import ATTESTATION_TEXT, Choice, EvaluationResponse, Question, QuizAttempt
 from .audit import LogEntry
+from .boards import (
+    AcceptedApproval,
+    ApprovalBody,
+    BoardRule,
+    FactStatus,
+    RenewalBasis,
+    SubjectArea,
+    SubjectRequirement,
+)
 from .catalog import (
     Accreditor,
     AccreditorProfession,
@@ -22,8 +31,11 @@ from .learning import EngagementClock, Enrollment, LessonProgress, RepeatAllowan
 
 __all__ = [
     "ATTESTATION_TEXT",
+    "AcceptedApproval",
     "Accreditor",
     "AccreditorProfession",
+    "ApprovalBody",
+    "BoardRule",
     "Certificate",
     "CertificateEvent",
     "CertificateStatus",
@@ -36,6 +48,7 @@ __all__ = [
     "Enrollment",
     "Episode",
     "EvaluationResponse",
+    "FactStatus",
     "InstructionalLevel",
     "LearningObjective",
     "Lesson",
@@ -47,6 +60,9 @@ __all__ = [
     "Question",
     "QuizAttempt",
     "Reference",
+    "RenewalBasis",
     "RepeatAllowance",
+    "SubjectArea",
+    "SubjectRequirement",
     "Topic",
 ]

@@ -15,6 +15,8 @@ from simple_history.models import HistoricalRecords
 
 from accounts.models import Profession
 
+from .boards import ApprovalBody
+
 # How reading time is credited: words divided by this rate. A conservative rate for
 # professional reading, stated on every course's credit calculation.
 READING_WORDS_PER_MINUTE = 200
@@ -98,6 +100,13 @@ class Accreditor(models.Model):
             "{provider_number}, {approved_from}, {approved_until}, {hours}, {credit_type}, "
             "{course_code}."
         ),
+    )
+    body = models.CharField(
+        _("approval body"),
+        max_length=20,
+        choices=ApprovalBody.choices,
+        blank=True,
+        help_text=_("Whose approval this is, as licensing boards name it when they accept it."),
     )
     approved_from = models.DateField(_("provider approval from"), null=True, blank=True)
     approved_until = models.DateField(_("provider approval until"), null=True, blank=True)
@@ -225,6 +234,13 @@ class Course(models.Model):
     summary = models.CharField(_("summary"), max_length=300)
     description = models.TextField(_("description (Markdown)"))
     topics = models.ManyToManyField(Topic, related_name="courses", blank=True)
+    subjects = models.ManyToManyField(
+        "courses.SubjectArea",
+        related_name="courses",
+        blank=True,
+        verbose_name=_("subject areas"),
+        help_text=_("Board subject requirements this course teaches (law and ethics...)."),
+    )
     episode = models.ForeignKey(
         Episode, on_delete=models.PROTECT, related_name="courses", null=True, blank=True
     )
@@ -487,6 +503,13 @@ class CourseApproval(models.Model):
         _("credit type"), max_length=80, help_text=_("e.g. general, clinical, ethics")
     )
     approval_code = models.CharField(_("course approval code"), max_length=60, blank=True)
+    subjects = models.ManyToManyField(
+        "courses.SubjectArea",
+        related_name="+",
+        blank=True,
+        verbose_name=_("approved for subjects"),
+        help_text=_("Subject areas this approval covers; a board counts subject hours only here."),
+    )
     valid_from = models.DateField(_("valid from"))
     valid_until = models.DateField(_("valid until"))
     history = HistoricalRecords()

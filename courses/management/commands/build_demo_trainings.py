@@ -77,6 +77,8 @@ def build_fixture(catalog: dict, courses: list[dict]) -> list[dict]:
             pk,
             name=accreditor["name"],
             short_name=accreditor["short_name"],
+            # Boards name these bodies when they say whose credit they accept.
+            body=accreditor["short_name"],
             provider_number=accreditor["provider_number"],
             statement_template=accreditor["statement"],
             approved_from=accreditor["approved_from"].isoformat(),
