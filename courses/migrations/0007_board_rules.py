@@ -15,110 +15,457 @@ def name_the_approval_bodies(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('courses', '0006_editions_history_clock_audit'),
+        ("courses", "0006_editions_history_clock_audit"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SubjectArea',
+            name="SubjectArea",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=60, unique=True, verbose_name='slug')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=60, unique=True, verbose_name="slug")),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
             ],
             options={
-                'verbose_name': 'subject area',
-                'verbose_name_plural': 'subject areas',
-                'ordering': ['name'],
+                "verbose_name": "subject area",
+                "verbose_name_plural": "subject areas",
+                "ordering": ["name"],
             },
         ),
         migrations.AddField(
-            model_name='accreditor',
-            name='body',
-            field=models.CharField(blank=True, choices=[('APA', 'APA'), ('NBCC', 'NBCC'), ('ASWB ACE', 'ASWB ACE'), ('NAADAC', 'NAADAC'), ('CAMFT', 'CAMFT'), ('AAMFT', 'AAMFT'), ('STATE BOARD', "the board's own approved providers"), ('OTHER', 'other')], help_text='Whose approval this is, as licensing boards name it when they accept it.', max_length=20, verbose_name='approval body'),
+            model_name="accreditor",
+            name="body",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("APA", "APA"),
+                    ("NBCC", "NBCC"),
+                    ("ASWB ACE", "ASWB ACE"),
+                    ("NAADAC", "NAADAC"),
+                    ("CAMFT", "CAMFT"),
+                    ("AAMFT", "AAMFT"),
+                    ("STATE BOARD", "the board's own approved providers"),
+                    ("OTHER", "other"),
+                ],
+                help_text="Whose approval this is, as licensing boards name it when they accept it.",
+                max_length=20,
+                verbose_name="approval body",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalaccreditor',
-            name='body',
-            field=models.CharField(blank=True, choices=[('APA', 'APA'), ('NBCC', 'NBCC'), ('ASWB ACE', 'ASWB ACE'), ('NAADAC', 'NAADAC'), ('CAMFT', 'CAMFT'), ('AAMFT', 'AAMFT'), ('STATE BOARD', "the board's own approved providers"), ('OTHER', 'other')], help_text='Whose approval this is, as licensing boards name it when they accept it.', max_length=20, verbose_name='approval body'),
+            model_name="historicalaccreditor",
+            name="body",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("APA", "APA"),
+                    ("NBCC", "NBCC"),
+                    ("ASWB ACE", "ASWB ACE"),
+                    ("NAADAC", "NAADAC"),
+                    ("CAMFT", "CAMFT"),
+                    ("AAMFT", "AAMFT"),
+                    ("STATE BOARD", "the board's own approved providers"),
+                    ("OTHER", "other"),
+                ],
+                help_text="Whose approval this is, as licensing boards name it when they accept it.",
+                max_length=20,
+                verbose_name="approval body",
+            ),
         ),
         migrations.CreateModel(
-            name='BoardRule',
+            name="BoardRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('jurisdiction', models.CharField(choices=[('AL', 'Alabama'), ('AK', 'Alaska'), ('AZ', 'Arizona'), ('AR', 'Arkansas'), ('CA', 'California'), ('CO', 'Colorado'), ('CT', 'Connecticut'), ('DE', 'Delaware'), ('DC', 'District of Columbia'), ('FL', 'Florida'), ('GA', 'Georgia'), ('HI', 'Hawaii'), ('ID', 'Idaho'), ('IL', 'Illinois'), ('IN', 'Indiana'), ('IA', 'Iowa'), ('KS', 'Kansas'), ('KY', 'Kentucky'), ('LA', 'Louisiana'), ('ME', 'Maine'), ('MD', 'Maryland'), ('MA', 'Massachusetts'), ('MI', 'Michigan'), ('MN', 'Minnesota'), ('MS', 'Mississippi'), ('MO', 'Missouri'), ('MT', 'Montana'), ('NE', 'Nebraska'), ('NV', 'Nevada'), ('NH', 'New Hampshire'), ('NJ', 'New Jersey'), ('NM', 'New Mexico'), ('NY', 'New York'), ('NC', 'North Carolina'), ('ND', 'North Dakota'), ('OH', 'Ohio'), ('OK', 'Oklahoma'), ('OR', 'Oregon'), ('PA', 'Pennsylvania'), ('RI', 'Rhode Island'), ('SC', 'South Carolina'), ('SD', 'South Dakota'), ('TN', 'Tennessee'), ('TX', 'Texas'), ('UT', 'Utah'), ('VT', 'Vermont'), ('VA', 'Virginia'), ('WA', 'Washington'), ('WV', 'West Virginia'), ('WI', 'Wisconsin'), ('WY', 'Wyoming'), ('AS', 'American Samoa'), ('GU', 'Guam'), ('MP', 'Northern Mariana Islands'), ('PR', 'Puerto Rico'), ('VI', 'U.S. Virgin Islands'), ('AB', 'Alberta'), ('BC', 'British Columbia'), ('ON', 'Ontario'), ('QC', 'Quebec'), ('OTHER', 'Other (name it)')], max_length=5, verbose_name='jurisdiction')),
-                ('profession', models.CharField(choices=[('psychologist', 'Psychologist'), ('professional_counselor', 'Professional counselor'), ('clinical_social_worker', 'Clinical social worker'), ('marriage_family_therapist', 'Marriage and family therapist'), ('addiction_counselor', 'Addiction counselor'), ('other', 'Other')], max_length=40, verbose_name='profession')),
-                ('board', models.CharField(max_length=200, verbose_name='board')),
-                ('licence_titles', models.CharField(blank=True, help_text='e.g. LMHC, LPC', max_length=200, verbose_name='licence titles')),
-                ('checked_on', models.DateField(verbose_name='checked on')),
-                ('cycle_months', models.PositiveSmallIntegerField(blank=True, help_text='Empty when unknown.', null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(120)], verbose_name='renewal cycle (months)')),
-                ('renewal_basis', models.CharField(choices=[('fixed_date', 'a fixed date'), ('birth_month', "the licensee's birth month"), ('issue_date', "the licence's issue date"), ('unknown', 'unknown')], default='unknown', max_length=12, verbose_name='renewal date set by')),
-                ('fixed_month', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(12)], verbose_name='fixed renewal month')),
-                ('fixed_day', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(31)], verbose_name='fixed renewal day')),
-                ('cycle_note', models.TextField(blank=True, verbose_name='about the cycle')),
-                ('cycle_source', models.URLField(blank=True, max_length=500, verbose_name='cycle: source')),
-                ('hours_required', models.DecimalField(blank=True, decimal_places=2, help_text='Empty when unknown.', max_digits=5, null=True, verbose_name='CE hours per cycle')),
-                ('first_cycle_hours', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True, verbose_name='CE hours in the first cycle')),
-                ('first_cycle_note', models.TextField(blank=True, verbose_name='about the first cycle')),
-                ('hours_source', models.URLField(blank=True, max_length=500, verbose_name='hours: source')),
-                ('self_study_status', models.CharField(choices=[('known', 'known'), ('none', 'none (the board states there is none)'), ('unknown', "unknown (not found on the board's pages)")], default='unknown', max_length=8, verbose_name='self-study cap')),
-                ('self_study_cap_hours', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True, verbose_name='self-study hours allowed per cycle')),
-                ('self_study_kind', models.CharField(blank=True, help_text='self-study, online or home-study, as the board words it', max_length=40, verbose_name='what the cap counts')),
-                ('self_study_source', models.URLField(blank=True, max_length=500, verbose_name='self-study cap: source')),
-                ('approvals_status', models.CharField(choices=[('known', 'known'), ('none', 'none (the board states there is none)'), ('unknown', "unknown (not found on the board's pages)")], default='unknown', max_length=8, verbose_name='accepted approvals')),
-                ('unknown_notes', models.JSONField(default=dict, verbose_name='what is unknown, and where it was looked for')),
-                ('history_note', models.TextField(blank=True, verbose_name='notes')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "jurisdiction",
+                    models.CharField(
+                        choices=[
+                            ("AL", "Alabama"),
+                            ("AK", "Alaska"),
+                            ("AZ", "Arizona"),
+                            ("AR", "Arkansas"),
+                            ("CA", "California"),
+                            ("CO", "Colorado"),
+                            ("CT", "Connecticut"),
+                            ("DE", "Delaware"),
+                            ("DC", "District of Columbia"),
+                            ("FL", "Florida"),
+                            ("GA", "Georgia"),
+                            ("HI", "Hawaii"),
+                            ("ID", "Idaho"),
+                            ("IL", "Illinois"),
+                            ("IN", "Indiana"),
+                            ("IA", "Iowa"),
+                            ("KS", "Kansas"),
+                            ("KY", "Kentucky"),
+                            ("LA", "Louisiana"),
+                            ("ME", "Maine"),
+                            ("MD", "Maryland"),
+                            ("MA", "Massachusetts"),
+                            ("MI", "Michigan"),
+                            ("MN", "Minnesota"),
+                            ("MS", "Mississippi"),
+                            ("MO", "Missouri"),
+                            ("MT", "Montana"),
+                            ("NE", "Nebraska"),
+                            ("NV", "Nevada"),
+                            ("NH", "New Hampshire"),
+                            ("NJ", "New Jersey"),
+                            ("NM", "New Mexico"),
+                            ("NY", "New York"),
+                            ("NC", "North Carolina"),
+                            ("ND", "North Dakota"),
+                            ("OH", "Ohio"),
+                            ("OK", "Oklahoma"),
+                            ("OR", "Oregon"),
+                            ("PA", "Pennsylvania"),
+                            ("RI", "Rhode Island"),
+                            ("SC", "South Carolina"),
+                            ("SD", "South Dakota"),
+                            ("TN", "Tennessee"),
+                            ("TX", "Texas"),
+                            ("UT", "Utah"),
+                            ("VT", "Vermont"),
+                            ("VA", "Virginia"),
+                            ("WA", "Washington"),
+                            ("WV", "West Virginia"),
+                            ("WI", "Wisconsin"),
+                            ("WY", "Wyoming"),
+                            ("AS", "American Samoa"),
+                            ("GU", "Guam"),
+                            ("MP", "Northern Mariana Islands"),
+                            ("PR", "Puerto Rico"),
+                            ("VI", "U.S. Virgin Islands"),
+                            ("AB", "Alberta"),
+                            ("BC", "British Columbia"),
+                            ("ON", "Ontario"),
+                            ("QC", "Quebec"),
+                            ("OTHER", "Other (name it)"),
+                        ],
+                        max_length=5,
+                        verbose_name="jurisdiction",
+                    ),
+                ),
+                (
+                    "profession",
+                    models.CharField(
+                        choices=[
+                            ("psychologist", "Psychologist"),
+                            ("professional_counselor", "Professional counselor"),
+                            ("clinical_social_worker", "Clinical social worker"),
+                            ("marriage_family_therapist", "Marriage and family therapist"),
+                            ("addiction_counselor", "Addiction counselor"),
+                            ("other", "Other"),
+                        ],
+                        max_length=40,
+                        verbose_name="profession",
+                    ),
+                ),
+                ("board", models.CharField(max_length=200, verbose_name="board")),
+                (
+                    "licence_titles",
+                    models.CharField(
+                        blank=True,
+                        help_text="e.g. LMHC, LPC",
+                        max_length=200,
+                        verbose_name="licence titles",
+                    ),
+                ),
+                ("checked_on", models.DateField(verbose_name="checked on")),
+                (
+                    "cycle_months",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        help_text="Empty when unknown.",
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(120),
+                        ],
+                        verbose_name="renewal cycle (months)",
+                    ),
+                ),
+                (
+                    "renewal_basis",
+                    models.CharField(
+                        choices=[
+                            ("fixed_date", "a fixed date"),
+                            ("birth_month", "the licensee's birth month"),
+                            ("issue_date", "the licence's issue date"),
+                            ("unknown", "unknown"),
+                        ],
+                        default="unknown",
+                        max_length=12,
+                        verbose_name="renewal date set by",
+                    ),
+                ),
+                (
+                    "fixed_month",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(12),
+                        ],
+                        verbose_name="fixed renewal month",
+                    ),
+                ),
+                (
+                    "fixed_day",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(31),
+                        ],
+                        verbose_name="fixed renewal day",
+                    ),
+                ),
+                ("cycle_note", models.TextField(blank=True, verbose_name="about the cycle")),
+                (
+                    "cycle_source",
+                    models.URLField(blank=True, max_length=500, verbose_name="cycle: source"),
+                ),
+                (
+                    "hours_required",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="Empty when unknown.",
+                        max_digits=5,
+                        null=True,
+                        verbose_name="CE hours per cycle",
+                    ),
+                ),
+                (
+                    "first_cycle_hours",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=5,
+                        null=True,
+                        verbose_name="CE hours in the first cycle",
+                    ),
+                ),
+                (
+                    "first_cycle_note",
+                    models.TextField(blank=True, verbose_name="about the first cycle"),
+                ),
+                (
+                    "hours_source",
+                    models.URLField(blank=True, max_length=500, verbose_name="hours: source"),
+                ),
+                (
+                    "self_study_status",
+                    models.CharField(
+                        choices=[
+                            ("known", "known"),
+                            ("none", "none (the board states there is none)"),
+                            ("unknown", "unknown (not found on the board's pages)"),
+                        ],
+                        default="unknown",
+                        max_length=8,
+                        verbose_name="self-study cap",
+                    ),
+                ),
+                (
+                    "self_study_cap_hours",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=5,
+                        null=True,
+                        verbose_name="self-study hours allowed per cycle",
+                    ),
+                ),
+                (
+                    "self_study_kind",
+                    models.CharField(
+                        blank=True,
+                        help_text="self-study, online or home-study, as the board words it",
+                        max_length=40,
+                        verbose_name="what the cap counts",
+                    ),
+                ),
+                (
+                    "self_study_source",
+                    models.URLField(
+                        blank=True, max_length=500, verbose_name="self-study cap: source"
+                    ),
+                ),
+                (
+                    "approvals_status",
+                    models.CharField(
+                        choices=[
+                            ("known", "known"),
+                            ("none", "none (the board states there is none)"),
+                            ("unknown", "unknown (not found on the board's pages)"),
+                        ],
+                        default="unknown",
+                        max_length=8,
+                        verbose_name="accepted approvals",
+                    ),
+                ),
+                (
+                    "unknown_notes",
+                    models.JSONField(
+                        default=dict, verbose_name="what is unknown, and where it was looked for"
+                    ),
+                ),
+                ("history_note", models.TextField(blank=True, verbose_name="notes")),
             ],
             options={
-                'verbose_name': 'board rule',
-                'verbose_name_plural': 'board rules',
-                'ordering': ['jurisdiction', 'profession'],
-                'constraints': [models.UniqueConstraint(models.F('jurisdiction'), models.F('profession'), name='courses_board_rule_once_per_board')],
+                "verbose_name": "board rule",
+                "verbose_name_plural": "board rules",
+                "ordering": ["jurisdiction", "profession"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        models.F("jurisdiction"),
+                        models.F("profession"),
+                        name="courses_board_rule_once_per_board",
+                    )
+                ],
             },
         ),
         migrations.AddField(
-            model_name='course',
-            name='subjects',
-            field=models.ManyToManyField(blank=True, help_text='Board subject requirements this course teaches (law and ethics...).', related_name='courses', to='courses.subjectarea', verbose_name='subject areas'),
+            model_name="course",
+            name="subjects",
+            field=models.ManyToManyField(
+                blank=True,
+                help_text="Board subject requirements this course teaches (law and ethics...).",
+                related_name="courses",
+                to="courses.subjectarea",
+                verbose_name="subject areas",
+            ),
         ),
         migrations.AddField(
-            model_name='courseapproval',
-            name='subjects',
-            field=models.ManyToManyField(blank=True, help_text='Subject areas this approval covers; a board counts subject hours only here.', related_name='+', to='courses.subjectarea', verbose_name='approved for subjects'),
+            model_name="courseapproval",
+            name="subjects",
+            field=models.ManyToManyField(
+                blank=True,
+                help_text="Subject areas this approval covers; a board counts subject hours only here.",
+                related_name="+",
+                to="courses.subjectarea",
+                verbose_name="approved for subjects",
+            ),
         ),
         migrations.CreateModel(
-            name='SubjectRequirement',
+            name="SubjectRequirement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='as the board names it')),
-                ('hours', models.DecimalField(decimal_places=2, max_digits=5, verbose_name='hours')),
-                ('every_n_cycles', models.PositiveSmallIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1)], verbose_name='every Nth cycle')),
-                ('source', models.URLField(max_length=500, verbose_name='source')),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='subjects', to='courses.boardrule')),
-                ('subject', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='courses.subjectarea')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="as the board names it")),
+                (
+                    "hours",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="Empty when the board requires the subject without stating hours we found.",
+                        max_digits=5,
+                        null=True,
+                        verbose_name="hours",
+                    ),
+                ),
+                (
+                    "every_n_cycles",
+                    models.PositiveSmallIntegerField(
+                        default=1,
+                        validators=[django.core.validators.MinValueValidator(1)],
+                        verbose_name="every Nth cycle",
+                    ),
+                ),
+                ("source", models.URLField(max_length=500, verbose_name="source")),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="subjects",
+                        to="courses.boardrule",
+                    ),
+                ),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="courses.subjectarea",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'subject requirement',
-                'verbose_name_plural': 'subject requirements',
-                'ordering': ['rule', 'subject__name'],
+                "verbose_name": "subject requirement",
+                "verbose_name_plural": "subject requirements",
+                "ordering": ["rule", "subject__name"],
             },
         ),
         migrations.CreateModel(
-            name='AcceptedApproval',
+            name="AcceptedApproval",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('body', models.CharField(choices=[('APA', 'APA'), ('NBCC', 'NBCC'), ('ASWB ACE', 'ASWB ACE'), ('NAADAC', 'NAADAC'), ('CAMFT', 'CAMFT'), ('AAMFT', 'AAMFT'), ('STATE BOARD', "the board's own approved providers"), ('OTHER', 'other')], max_length=20, verbose_name='approval body')),
-                ('scope', models.CharField(blank=True, max_length=300, verbose_name='as the board puts it')),
-                ('source', models.URLField(max_length=500, verbose_name='source')),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='accepted', to='courses.boardrule')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "body",
+                    models.CharField(
+                        choices=[
+                            ("APA", "APA"),
+                            ("NBCC", "NBCC"),
+                            ("ASWB ACE", "ASWB ACE"),
+                            ("NAADAC", "NAADAC"),
+                            ("CAMFT", "CAMFT"),
+                            ("AAMFT", "AAMFT"),
+                            ("STATE BOARD", "the board's own approved providers"),
+                            ("OTHER", "other"),
+                        ],
+                        max_length=20,
+                        verbose_name="approval body",
+                    ),
+                ),
+                (
+                    "scope",
+                    models.CharField(
+                        blank=True, max_length=300, verbose_name="as the board puts it"
+                    ),
+                ),
+                ("source", models.URLField(max_length=500, verbose_name="source")),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="accepted",
+                        to="courses.boardrule",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'accepted approval',
-                'verbose_name_plural': 'accepted approvals',
-                'ordering': ['rule', 'body'],
-                'constraints': [models.UniqueConstraint(models.F('rule'), models.F('body'), name='courses_accepted_approval_once')],
+                "verbose_name": "accepted approval",
+                "verbose_name_plural": "accepted approvals",
+                "ordering": ["rule", "body"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        models.F("rule"), models.F("body"), name="courses_accepted_approval_once"
+                    )
+                ],
             },
         ),
         migrations.RunPython(name_the_approval_bodies, migrations.RunPython.noop),

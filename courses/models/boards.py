@@ -151,7 +151,14 @@ class SubjectRequirement(models.Model):
     rule = models.ForeignKey(BoardRule, on_delete=models.CASCADE, related_name="subjects")
     subject = models.ForeignKey(SubjectArea, on_delete=models.PROTECT, related_name="+")
     name = models.CharField(_("as the board names it"), max_length=200)
-    hours = models.DecimalField(_("hours"), max_digits=5, decimal_places=2)
+    hours = models.DecimalField(
+        _("hours"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Empty when the board requires the subject without stating hours we found."),
+    )
     every_n_cycles = models.PositiveSmallIntegerField(
         _("every Nth cycle"), default=1, validators=[MinValueValidator(1)]
     )
