@@ -391,6 +391,14 @@ class Migration(migrations.Migration):
                         verbose_name="every Nth cycle",
                     ),
                 ),
+                (
+                    "one_time",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Met once (e.g. a one-time suicide-risk course), not every cycle.",
+                        verbose_name="once in a career",
+                    ),
+                ),
                 ("source", models.URLField(max_length=500, verbose_name="source")),
                 (
                     "rule",

@@ -162,6 +162,11 @@ class SubjectRequirement(models.Model):
     every_n_cycles = models.PositiveSmallIntegerField(
         _("every Nth cycle"), default=1, validators=[MinValueValidator(1)]
     )
+    one_time = models.BooleanField(
+        _("once in a career"),
+        default=False,
+        help_text=_("Met once (e.g. a one-time suicide-risk course), not every cycle."),
+    )
     source = models.URLField(_("source"), max_length=500)
 
     class Meta:

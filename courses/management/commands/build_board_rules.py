@@ -10,6 +10,7 @@ import tomllib
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -79,6 +80,25 @@ def _hours(value, where: str) -> str:
     return f"{hours:.2f}"
 
 
+# Copies of rule texts that are not the board's or the state's own publication: a fact read only
+# there is recorded as unknown (with what the copy said), never as the board's word.
+THIRD_PARTY_HOSTS = ("law.cornell.edu", "justia.com", "casetext.com", "elaws.us", "laws.com")
+
+
+def _third_party(url) -> str | None:
+    host = (urlsplit(url).hostname or "") if isinstance(url, str) else ""
+    return next((h for h in THIRD_PARTY_HOSTS if host == h or host.endswith("." + h)), None)
+
+
+def _unsourced_note(table: dict) -> str:
+    host = _third_party(table.get("source"))
+    said = str(table.get("note", "")).strip()
+    return (
+        f"Found only on a third-party copy ({host}), not on the board's or the state's own "
+        f"pages. {said}"
+    ).strip()
+
+
 def _known(table: dict | None, fact: str, notes: dict, where: str) -> bool:
     """Whether the fact table states the fact; an unknown one leaves its note."""
     if not table:
@@ -86,6 +106,9 @@ def _known(table: dict | None, fact: str, notes: dict, where: str) -> bool:
         return False
     if table.get("unknown"):
         notes[fact] = str(table.get("note", "")).strip() or "Not found on the board's pages."
+        return False
+    if _third_party(table.get("source")):
+        notes[fact] = _unsourced_note(table)
         return False
     return True
 
@@ -162,8 +185,16 @@ def build(source: Path = SOURCE) -> list[dict]:
                 rule["self_study_source"] = _url(study.get("source"), f"{where} self-study")
             rule_index = len(rules) + 1
             for item in entry.get("subjects", []):
-                if item.get("unknown"):
-                    notes.setdefault("subjects", str(item.get("note", "")).strip())
+                if item.get("unknown") or _third_party(item.get("source")):
+                    note = (
+                        str(item.get("note", "")).strip()
+                        if item.get("unknown")
+                        else _unsourced_note(item)
+                    )
+                    label = item.get("name") or item.get("subject") or "subject"
+                    notes["subjects"] = " ".join(
+                        filter(None, [notes.get("subjects"), f"{label}: {note}"])
+                    )
                     continue
                 slug = item.get("subject")
                 if not slug:
@@ -181,13 +212,18 @@ def build(source: Path = SOURCE) -> list[dict]:
                             else None
                         ),
                         "every_n_cycles": int(item.get("every_n_cycles", 1)),
+                        "one_time": bool(item.get("one_time", False)),
                         "source": _url(item.get("source"), f"{where} {slug}"),
                     }
                 )
             bodies = set()
             for item in entry.get("approvals", []):
-                if item.get("unknown"):
-                    note = str(item.get("note", "")).strip()
+                if item.get("unknown") or _third_party(item.get("source")):
+                    note = (
+                        str(item.get("note", "")).strip()
+                        if item.get("unknown")
+                        else _unsourced_note(item)
+                    )
                     notes["approvals"] = " ".join(filter(None, [notes.get("approvals"), note]))
                     continue
                 body = item.get("body")

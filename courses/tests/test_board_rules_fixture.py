@@ -1,0 +1,136 @@
+"""The board rules shipped with the site: built from researched sources, every fact with the page
+it comes from and the date it was checked, every unknown fact saying where it was looked for."""
+
+import json
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from courses.management.commands.build_board_rules import render_fixture
+from courses.models import AcceptedApproval, BoardRule, FactStatus, SubjectRequirement
+
+FIXTURE = Path(settings.BASE_DIR, "fixtures", "board_rules.json")
+LARGEST_MARKETS = ["CA", "TX", "FL", "NY", "PA", "IL", "OH"]
+PROFESSIONS = [
+    "psychologist",
+    "professional_counselor",
+    "clinical_social_worker",
+    "marriage_family_therapist",
+    "addiction_counselor",
+]
+PROVINCES = {"AB", "BC", "ON", "QC"}
+
+
+def test_the_fixture_is_what_the_sources_build():
+    # Edit fixtures/boards/source/*.toml and run `manage.py build_board_rules`, never the JSON.
+    assert FIXTURE.read_text(encoding="utf-8") == render_fixture()
+
+
+def rules() -> list[dict]:
+    return [
+        o["fields"] for o in json.loads(FIXTURE.read_text()) if o["model"] == "courses.boardrule"
+    ]
+
+
+def test_the_largest_markets_and_a_province_are_covered_for_every_profession():
+    present = {(rule["jurisdiction"], rule["profession"]) for rule in rules()}
+
+    for jurisdiction in LARGEST_MARKETS:
+        for profession in PROFESSIONS:
+            assert (jurisdiction, profession) in present, (jurisdiction, profession)
+    assert any(
+        (province, profession) in present for province in PROVINCES for profession in PROFESSIONS
+    )
+
+
+def test_every_stated_fact_names_its_source_and_every_unknown_one_says_so():
+    for rule in rules():
+        where = (rule["jurisdiction"], rule["profession"])
+        assert rule["checked_on"], where
+        if rule["cycle_months"] is not None or rule["renewal_basis"] != "unknown":
+            assert rule["cycle_source"].startswith("http"), where
+        else:
+            assert rule["unknown_notes"].get("cycle"), where
+        if rule["hours_required"] is not None:
+            assert rule["hours_source"].startswith("http"), where
+        else:
+            assert rule["unknown_notes"].get("hours") or rule["hours_source"], where
+        if rule["self_study_status"] == FactStatus.UNKNOWN:
+            assert rule["unknown_notes"].get("self_study"), where
+        else:
+            assert rule["self_study_source"].startswith("http"), where
+        if rule["approvals_status"] == FactStatus.UNKNOWN:
+            assert rule["unknown_notes"].get("approvals"), where
+
+
+@pytest.mark.django_db
+def test_the_fixture_loads_with_its_requirements_and_approvals():
+    call_command("loaddata", FIXTURE, verbosity=0)
+
+    assert BoardRule.objects.count() == len(rules())
+    assert SubjectRequirement.objects.exclude(source__startswith="http").count() == 0
+    assert AcceptedApproval.objects.exclude(source__startswith="http").count() == 0
+    # Loading again changes nothing.
+    call_command("loaddata", FIXTURE, verbosity=0)
+    assert BoardRule.objects.count() == len(rules())
+
+
+def test_no_fact_rests_on_a_third_party_copy():
+    sources = [
+        value
+        for o in json.loads(FIXTURE.read_text())
+        for key, value in o["fields"].items()
+        if key.endswith("source") and value
+    ]
+
+    assert sources
+    for host in ["cornell.edu", "justia.com", "casetext.com", "elaws.us"]:
+        assert not [s for s in sources if host in s], host
+
+
+def test_a_fact_read_only_on_a_copy_is_recorded_as_unknown(tmp_path):
+    (tmp_path / "FL.toml").write_text(
+        """
+jurisdiction = "FL"
+[[rules]]
+profession = "psychologist"
+board = "Board of Psychology"
+checked_on = 2026-11-28
+  [rules.hours]
+  required = 40
+  source = "https://www.law.cornell.edu/regulations/florida/64B19-13-003"
+  [[rules.approvals]]
+  body = "APA"
+  source = "https://regulations.justia.com/states/florida/64b19-13"
+""",
+        encoding="utf-8",
+    )
+
+    fields = json.loads(render_fixture(tmp_path))
+    rule = next(o["fields"] for o in fields if o["model"] == "courses.boardrule")
+
+    assert rule["hours_required"] is None
+    assert "third-party copy (law.cornell.edu)" in rule["unknown_notes"]["hours"]
+    assert rule["approvals_status"] == "unknown"
+    assert not [o for o in fields if o["model"] == "courses.acceptedapproval"]
+
+
+def test_a_source_that_is_not_an_address_is_refused(tmp_path):
+    (tmp_path / "TX.toml").write_text(
+        """
+jurisdiction = "TX"
+[[rules]]
+profession = "psychologist"
+board = "Board"
+checked_on = 2026-11-28
+  [rules.hours]
+  required = 40
+  source = "the board told me"
+""",
+        encoding="utf-8",
+    )
+
+    with pytest.raises(CommandError, match="address of the page read"):
+        render_fixture(tmp_path)
