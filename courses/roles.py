@@ -30,6 +30,8 @@ ROLES = {
         ("courses", "certificateevent", ["view"]),
         ("courses", "repeatallowance", ["add", "view"]),
         ("courses", "logentry", ["view"]),
+        # CE Broker rosters: generated, downloaded and marked posted; never edited or deleted.
+        ("courses", "cebrokerroster", ["add", "view", "post"]),
         # Board rules are compliance facts: registrars keep them sourced and current.
         ("courses", "boardrule", ["add", "change", "view"]),
         ("courses", "subjectrequirement", ["add", "change", "delete", "view"]),

@@ -1,16 +1,21 @@
-"""Staff reports in the admin: a course's report page and the CSV exports auditors and CE Broker
-take. The views are wired under CourseAdmin and wrapped by the admin site's `admin_view`
-(signed-in, active staff who passed the two-factor step); each checks its own permission.
+"""Staff reports in the admin: a course's report page, the CSV roster auditors take, and CE
+Broker's rosters. The course views are wired under CourseAdmin and wrapped by the admin site's
+`admin_view` (signed-in, active staff who passed the two-factor step); each checks its own
+permission.
 
 - `course_report_view`: `courses/course/<id>/report/`, name "courses_course_report";
   needs `courses.view_enrollment`.
 - `completion_roster_csv`: `courses/course/roster.csv`, name "courses_course_roster";
   needs `courses.view_certificate`.
-- `ce_broker_csv`: `courses/course/ce-broker.csv`, name "courses_course_ce_broker";
-  needs `courses.view_certificate`.
+- `ce_broker_csv`: `courses/course/ce-broker.csv`, name "courses_course_ce_broker": the old CE
+  Broker export, now leading to the roster form; needs `courses.add_cebrokerroster`.
+- `CeBrokerRosterAdmin` (registered here): the roster form (`add`), a roster's page (`change`),
+  its `.xls` and CSV files and the "posted" mark. Reading needs `courses.view_cebrokerroster`,
+  generating `courses.add_cebrokerroster`, marking posted `courses.post_cebrokerroster`.
 
-Every export is written to the audit trail ("roster.exported", "roster.ce_broker_exported"):
-who, when, with which filters, and how many rows left the site.
+Every export is written to the audit trail ("roster.exported", "roster.ce_broker_generated",
+"roster.ce_broker_exported", "roster.ce_broker_posted"): who, when, with which filters, and which
+rows left the site.
 """
 
 from __future__ import annotations
@@ -19,28 +24,38 @@ import csv
 import datetime
 import re
 from collections.abc import Iterable, Iterator
+from urllib.parse import urlencode
 
+from django import forms
 from django.conf import settings
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.db.models import Count
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    StreamingHttpResponse,
+)
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 
 from accounts.jurisdictions import CANADIAN_PROVINCES, Jurisdiction
-from courses.models import Course
+from courses.models import CeBrokerRoster, Course
 from courses.reports import (
-    CE_BROKER_HEADER,
     ROSTER_HEADER,
     CompletionFilter,
     FunnelStep,
-    ce_broker_rows,
     course_report,
     roster_rows,
 )
-from courses.services import audit
+from courses.reports.rosters import ce_broker_corrections
+from courses.services import audit, rosters
 
 REPORT_PERMISSION = "courses.view_enrollment"
 EXPORT_PERMISSION = "courses.view_certificate"
@@ -131,8 +146,9 @@ def course_report_view(request: HttpRequest, object_id: str, admin_site) -> Temp
         "chart": funnel_chart(report.funnel),
         "can_view_course": request.user.has_perm("courses.view_course"),
         "can_export": request.user.has_perm(EXPORT_PERMISSION),
+        "can_ce_broker": request.user.has_perm(ROSTER_ADD_PERMISSION),
         "roster_url": _admin_url(admin_site, "courses_course_roster"),
-        "ce_broker_url": _admin_url(admin_site, "courses_course_ce_broker"),
+        "ce_broker_url": _admin_url(admin_site, "courses_cebrokerroster_add"),
         "jurisdictions": US_JURISDICTIONS,
     }
     return TemplateResponse(request, "admin/courses/course_report.html", context)
@@ -264,30 +280,281 @@ def completion_roster_csv(request: HttpRequest, admin_site) -> HttpResponse:
     )
 
 
+# --- CE Broker rosters --------------------------------------------------------------------------
+
+ROSTER_ADD_PERMISSION = "courses.add_cebrokerroster"
+ROSTER_POST_PERMISSION = "courses.post_cebrokerroster"
+
+
 def ce_broker_csv(request: HttpRequest, admin_site) -> HttpResponse:
-    """CE Broker's provider roster upload for one state: a row per completion for a licence
-    printed on the certificate in that state, with the licence number exactly as issued."""
-    _require(request, EXPORT_PERMISSION)
-    state = request.GET.get("state", "").strip().upper()
-    if not state:
-        return _bad_request("Choose a state: 'state' is a US jurisdiction code such as FL.")
-    if state not in dict(US_JURISDICTIONS):
-        return _bad_request(f"'state' must be a US jurisdiction code such as FL, got {state!r}.")
-    try:
-        filters = completion_filter(request)
-    except BadParameter as bad:
-        return _bad_request(str(bad))
-    rows = _exported(
-        "roster.ce_broker_exported",
-        ce_broker_rows(
-            filters,
-            state=state,
+    """The old CE Broker export address: CE Broker rosters are generated, kept and posted now,
+    so it leads to the roster form with the state, course and dates it was given."""
+    _require(request, ROSTER_ADD_PERMISSION)
+    query = {
+        name: request.GET.get(name, "").strip()
+        for name in ("state", "course", "start", "end")
+        if request.GET.get(name, "").strip()
+    }
+    if "state" in query:
+        query["state"] = query["state"].upper()
+    url = reverse(f"{admin_site.name}:courses_cebrokerroster_add")
+    return redirect(f"{url}?{urlencode(query)}" if query else url)
+
+
+class CeBrokerRosterForm(forms.Form):
+    """Which completions a new roster reports: the licences' state, and optionally a course and
+    a span of completion dates (inclusive)."""
+
+    state = forms.ChoiceField(
+        label="State",
+        choices=[("", "choose a state"), *US_JURISDICTIONS],
+        error_messages={
+            "required": "Choose the state whose licences this roster reports, such as Florida.",
+            "invalid_choice": "Choose a state from the list; %(value)s is not one.",
+        },
+    )
+    course = forms.ModelChoiceField(
+        label="Course",
+        queryset=Course.objects.only("pk", "title", "slug").order_by("title", "pk"),
+        required=False,
+        empty_label="all courses",
+        error_messages={
+            "invalid_choice": "There is no such course; choose one from the list or none.",
+        },
+    )
+    start = forms.DateField(
+        label="Completed from",
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Write the date as YYYY-MM-DD, e.g. 2026-01-31."},
+    )
+    end = forms.DateField(
+        label="to",
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Write the date as YYYY-MM-DD, e.g. 2026-01-31."},
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and end < start:
+            self.add_error("end", "The end date is before the start date.")
+        return data
+
+    def completion_filter(self) -> CompletionFilter:
+        data = self.cleaned_data
+        return CompletionFilter(course=data["course"], start=data["start"], end=data["end"])
+
+
+def _form_initial(request: HttpRequest) -> dict[str, str]:
+    """The form filled in from a link (the course report's, or the old export address)."""
+    initial = {name: request.GET.get(name, "").strip() for name in ("course", "start", "end")}
+    initial["state"] = request.GET.get("state", "").strip().upper()
+    return {name: value for name, value in initial.items() if value}
+
+
+def _roster_filename(roster: CeBrokerRoster, extension: str) -> str:
+    created = timezone.localdate(roster.created_at).isoformat()
+    return f"ce-broker-{roster.state.lower()}-roster-{roster.pk}-{created}.{extension}"
+
+
+class PostedFilter(admin.SimpleListFilter):
+    title = "posted to CE Broker"
+    parameter_name = "posted"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "posted"), ("no", "not yet")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(posted_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(CeBrokerRoster)
+class CeBrokerRosterAdmin(admin.ModelAdmin):
+    """CE Broker rosters: generated from the add form, read on their page, downloaded as .xls or
+    CSV, marked as posted. Nobody edits or deletes one here; a posted one is locked."""
+
+    list_display = ["__str__", "state", "created_at", "created_by", "row_count", "posted"]
+    list_filter = ["state", PostedFilter]
+    list_select_related = ["created_by", "posted_by"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .defer("rows", "refusals")
+            .annotate(row_count=Count("entries"))
+        )
+
+    @admin.display(description="rows", ordering="row_count")
+    def row_count(self, roster: CeBrokerRoster) -> int:
+        return roster.row_count
+
+    @admin.display(description="posted")
+    def posted(self, roster: CeBrokerRoster) -> str:
+        if roster.posted_at is None:
+            return "not yet"
+        return f"{timezone.localtime(roster.posted_at):%Y-%m-%d %H:%M} by {roster.posted_by}"
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Rosters are records: generated, downloaded and posted through the views below only.
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_urls(self):
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/roster.xls", view(self.xls_view), name=f"{info}_xls"),
+            path("<path:object_id>/roster.csv", view(self.csv_view), name=f"{info}_csv"),
+            path("<path:object_id>/post/", view(self.post_view), name=f"{info}_post"),
+            *super().get_urls(),
+        ]
+
+    def _roster(self, request: HttpRequest, object_id: str) -> CeBrokerRoster:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            return CeBrokerRoster.objects.select_related("created_by", "posted_by").get(
+                pk=int(object_id)
+            )
+        except (CeBrokerRoster.DoesNotExist, ValueError, OverflowError) as missing:
+            raise Http404("No CE Broker roster with this number.") from missing
+
+    def _to_page(self, roster: CeBrokerRoster) -> HttpResponse:
+        return redirect(f"{self.admin_site.name}:courses_cebrokerroster_change", roster.pk)
+
+    def _page(self, request: HttpRequest, template: str, title: str, **context):
+        request.current_app = self.admin_site.name
+        return TemplateResponse(
+            request,
+            template,
+            {**self.admin_site.each_context(request), "opts": self.opts, "title": title, **context},
+        )
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """The export form: a new roster of what was not reported before, for one state."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        nothing = None
+        if request.method == "POST":
+            form = CeBrokerRosterForm(request.POST)
+            if form.is_valid():
+                try:
+                    roster = rosters.generate_ce_broker_roster(
+                        state=form.cleaned_data["state"],
+                        filters=form.completion_filter(),
+                        acting_user=request.user,
+                    )
+                except rosters.NothingToReport as empty:
+                    nothing = empty
+                except rosters.RosterError as refusal:
+                    form.add_error(None, str(refusal))
+                else:
+                    self.message_user(
+                        request,
+                        f"{roster}: {len(roster.rows)} completion(s) to upload. Download the "
+                        f"file, upload it to CE Broker, then mark the roster as posted.",
+                        messages.SUCCESS,
+                    )
+                    return redirect(
+                        f"{self.admin_site.name}:courses_cebrokerroster_change", roster.pk
+                    )
+        else:
+            initial = {
+                name: request.GET.get(name, "").strip() for name in ("course", "start", "end")
+            }
+            initial["state"] = request.GET.get("state", "").strip().upper()
+            form = CeBrokerRosterForm(initial={k: v for k, v in initial.items() if v})
+        return self._page(
+            request,
+            "admin/courses/ce_broker_roster_form.html",
+            "New CE Broker roster",
+            form=form,
+            nothing=nothing,
             provider_number=getattr(settings, "CEU_CE_BROKER_PROVIDER_NUMBER", ""),
-        ),
-        request=request,
-        filters=filters,
-        state=state,
-    )
-    return _csv_response(
-        CE_BROKER_HEADER, rows, filename=_filename("ce-broker", filters, state.lower())
-    )
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """A roster's page: its rows as in the file, who generated and posted it, the
+        completions it could not report and why, and what changed since. Read-only: nothing
+        on it is edited, so only GET is answered."""
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        roster = self._roster(request, object_id)
+        entries = list(
+            roster.entries.select_related("certificate")
+            .only("position", "roster_id", "certificate__code", "certificate__learner_name")
+            .order_by("position")
+        )
+        rows = [
+            {
+                "position": entry.position,
+                "learner": entry.certificate.learner_name,
+                "certificate": entry.certificate.code,
+                "cells": roster.rows[entry.position - 1],
+            }
+            for entry in entries
+        ]
+        return self._page(
+            request,
+            "admin/courses/ce_broker_roster.html",
+            str(roster),
+            roster=roster,
+            rows=rows,
+            partial=any(len(row["cells"]) > 8 for row in rows),
+            corrections=ce_broker_corrections(roster),
+            state_name=Jurisdiction(roster.state).label,
+            can_post=request.user.has_perm(ROSTER_POST_PERMISSION) and not roster.is_posted,
+        )
+
+    def _download(self, request, object_id, *, file_format: str) -> HttpResponse:
+        roster = self._roster(request, object_id)
+        if file_format == "xls":
+            content = rosters.roster_xls(roster.rows)
+            content_type = "application/vnd.ms-excel"
+        else:
+            content = rosters.roster_csv(roster.rows)
+            content_type = "text/csv; charset=utf-8"
+        with transaction.atomic():
+            rosters.record_roster_download(
+                roster=roster, file_format=file_format, content=content, acting_user=request.user
+            )
+        response = HttpResponse(content, content_type=content_type)
+        response["Content-Disposition"] = (
+            f'attachment; filename="{_roster_filename(roster, file_format)}"'
+        )
+        return response
+
+    def xls_view(self, request, object_id):
+        return self._download(request, object_id, file_format="xls")
+
+    def csv_view(self, request, object_id):
+        return self._download(request, object_id, file_format="csv")
+
+    def post_view(self, request, object_id):
+        """Mark the roster as posted to CE Broker (POST only)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        roster = self._roster(request, object_id)
+        if not request.user.has_perm(ROSTER_POST_PERMISSION):
+            raise PermissionDenied
+        try:
+            roster = rosters.post_ce_broker_roster(roster=roster, acting_user=request.user)
+        except rosters.RosterError as refusal:
+            self.message_user(request, str(refusal), messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                f"{roster} is recorded as posted and locked. Later changes to its completions "
+                f"will be listed on this page as corrections.",
+                messages.SUCCESS,
+            )
+        return self._to_page(roster)

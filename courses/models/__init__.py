@@ -28,6 +28,7 @@ from .catalog import (
 )
 from .credentials import Certificate, CertificateEvent, CertificateStatus
 from .learning import EngagementClock, Enrollment, LessonProgress, RepeatAllowance
+from .rosters import CeBrokerRoster, CeBrokerRosterEntry, RosterLocked
 
 __all__ = [
     "ATTESTATION_TEXT",
@@ -36,6 +37,8 @@ __all__ = [
     "AccreditorProfession",
     "ApprovalBody",
     "BoardRule",
+    "CeBrokerRoster",
+    "CeBrokerRosterEntry",
     "Certificate",
     "CertificateEvent",
     "CertificateStatus",
@@ -62,6 +65,7 @@ __all__ = [
     "Reference",
     "RenewalBasis",
     "RepeatAllowance",
+    "RosterLocked",
     "SubjectArea",
     "SubjectRequirement",
     "Topic",

@@ -7,7 +7,7 @@ from decimal import ROUND_FLOOR, Decimal
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -503,6 +503,23 @@ class CourseApproval(models.Model):
         _("credit type"), max_length=80, help_text=_("e.g. general, clinical, ethics")
     )
     approval_code = models.CharField(_("course approval code"), max_length=60, blank=True)
+    # Marks the approvals CE Broker reports: their completions go on CE Broker rosters under
+    # this number (courses.reports.rosters), never under the course's slug.
+    ce_broker_course_number = models.CharField(
+        _("CE Broker course number"),
+        max_length=20,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^(20-)?[0-9]{1,12}$",
+                _("CE Broker's course tracking number: digits, as 20-123456 or 123456."),
+            )
+        ],
+        help_text=_(
+            "The course tracking number CE Broker issued for this approval (20-…). Leave blank "
+            "when CE Broker does not report this approval."
+        ),
+    )
     subjects = models.ManyToManyField(
         "courses.SubjectArea",
         related_name="+",

@@ -4,28 +4,32 @@ of queries however many learners a course has."""
 
 from .course import CourseReport, EvaluationComment, FunnelStep, RatingMean, course_report
 from .rosters import (
-    CE_BROKER_HEADER,
+    CE_BROKER_PROFESSIONS,
     ROSTER_HEADER,
+    CeBrokerRefusal,
+    CeBrokerRow,
     CompletionFilter,
     ce_broker_rows,
+    ce_broker_rows_now,
     credit_types,
-    profession_code,
     roster_rows,
     standing_certificates,
 )
 
 __all__ = [
-    "CE_BROKER_HEADER",
+    "CE_BROKER_PROFESSIONS",
     "ROSTER_HEADER",
+    "CeBrokerRefusal",
+    "CeBrokerRow",
     "CompletionFilter",
     "CourseReport",
     "EvaluationComment",
     "FunnelStep",
     "RatingMean",
     "ce_broker_rows",
+    "ce_broker_rows_now",
     "course_report",
     "credit_types",
-    "profession_code",
     "roster_rows",
     "standing_certificates",
 ]

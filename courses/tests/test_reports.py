@@ -1,4 +1,5 @@
-"""Staff compliance reporting: a course's report page, the audit roster and the CE Broker upload.
+"""Staff compliance reporting: a course's report page and the audit roster (CE Broker's rosters
+are tested in test_ce_broker.py).
 
 The numbers are checked against a cohort built by hand; query counts are pinned with 20 and 200
 learners. The views are not wired into the admin's URLs here: this module is its own urlconf and
@@ -94,7 +95,7 @@ def staff_with(*codenames: str) -> User:
 
 @pytest.fixture
 def registrar(db):
-    return staff_with("view_enrollment", "view_certificate", "view_course")
+    return staff_with("view_enrollment", "view_certificate", "view_course", "add_cebrokerroster")
 
 
 @pytest.fixture
@@ -404,7 +405,8 @@ def test_the_report_page_shows_the_numbers_and_draws_the_funnel(registrar_client
     assert "Other course comment" not in main
     # The exports, filtered to this course.
     assert f'href="{ROSTER_URL}?course={cohort.course.pk}"' in main
-    assert f'action="{CE_BROKER_URL}"' in main
+    # CE Broker's rosters are generated on their own page, this course filled in.
+    assert f'action="{reverse("admin:courses_cebrokerroster_add")}"' in main
 
 
 def test_the_report_page_keeps_numbers_plain_in_other_languages(registrar_client, cohort):
@@ -605,7 +607,7 @@ def test_the_roster_keeps_formulas_out_of_spreadsheets(registrar_client, cohort)
     assert rows[1][0] == '\'=HYPERLINK("http://x.example")'
 
 
-@pytest.mark.parametrize("export", [ROSTER_URL, f"{CE_BROKER_URL}?state=FL"])
+@pytest.mark.parametrize("export", [ROSTER_URL])
 def test_the_exports_are_for_registrars(client, cohort, export):
     client.force_login(staff_with("view_certificate"))
     assert client.get(export).status_code == 200
@@ -656,24 +658,11 @@ def test_an_unfiltered_roster_export_is_recorded_too(registrar_client, registrar
     }
 
 
-def test_a_ce_broker_export_records_the_state_and_its_rows(registrar_client, registrar, cohort):
-    rows = read_csv(registrar_client.get(CE_BROKER_URL, {"state": "fl", "start": "2026-02-01"}))
-
-    [entry] = exports("roster.ce_broker_exported")
-    assert entry.actor == registrar
-    assert entry.data == {
-        "filters": {"course": None, "start": "2026-02-01", "end": None, "state": "FL"},
-        "rows": len(rows) - 1,
-    }
-
-
 @pytest.mark.parametrize(
     ("url", "query"),
     [
         (ROSTER_URL, {"start": "yesterday"}),
         (ROSTER_URL, {"course": "999999"}),
-        (CE_BROKER_URL, {"state": "ZZ"}),
-        (CE_BROKER_URL, {}),
     ],
 )
 def test_a_refused_export_records_nothing(registrar_client, cohort, url, query):
@@ -688,82 +677,6 @@ def test_an_export_refused_for_want_of_permission_records_nothing(client, cohort
     assert client.get(ROSTER_URL).status_code == 403
     assert client.get(CE_BROKER_URL, {"state": "FL"}).status_code == 403
     assert not LogEntry.objects.filter(action__startswith="roster.").exists()
-
-
-# --- The CE Broker upload -----------------------------------------------------------------------
-
-CE_BROKER_HEADER = [
-    "Provider Number",
-    "Course Number",
-    "License Number",
-    "Completion Date",
-    "State",
-    "Profession",
-    "Hours",
-]
-
-
-def test_ce_broker_takes_the_licences_printed_in_the_state(registrar_client, cohort):
-    response = registrar_client.get(CE_BROKER_URL, {"state": "FL"})
-
-    assert response.status_code == 200
-    today = timezone.localdate().isoformat()
-    assert response["Content-Disposition"] == f'attachment; filename="ce-broker-fl-{today}.csv"'
-    header, *rows = read_csv(response)
-    assert header == CE_BROKER_HEADER
-    assert rows == [
-        # The licence number exactly as printed; the hours CE Broker approved (1 of the 1.5);
-        # the course number of the CE Broker approval.
-        ["50-1234", "20-123456", "MH 0001-a", "01/10/2026", "FL", "MHC", "1"],
-        # No CE Broker approval: the course's slug, the certificate's hours.
-        ["50-1234", "ethics-refresher", "MH-9999", "02/20/2026", "FL", "MHC", "0.5"],
-        # L2's Florida licence is left out: that certificate was revoked.
-    ]
-
-
-def test_ce_broker_picks_only_the_chosen_state(registrar_client, cohort):
-    rows = read_csv(registrar_client.get(CE_BROKER_URL, {"state": "ga"}))
-    assert rows[1:] == [["50-1234", "20-123456", "PSY-77", "01/10/2026", "GA", "PSY", "1"]]
-
-    # L0 holds a Texas licence now, but it was not on the certificate.
-    assert read_csv(registrar_client.get(CE_BROKER_URL, {"state": "TX"})) == [CE_BROKER_HEADER]
-
-
-def test_ce_broker_filters_by_course_and_dates(registrar_client, cohort):
-    get = registrar_client.get
-    rows = read_csv(get(CE_BROKER_URL, {"state": "FL", "course": cohort.course.pk}))
-    assert [row[2] for row in rows[1:]] == ["MH 0001-a"]
-
-    rows = read_csv(get(CE_BROKER_URL, {"state": "FL", "start": "2026-02-01"}))
-    assert [row[2] for row in rows[1:]] == ["MH-9999"]
-
-
-def test_ce_broker_without_a_provider_number_setting_leaves_it_blank(
-    registrar_client, cohort, settings
-):
-    del settings.CEU_CE_BROKER_PROVIDER_NUMBER
-
-    rows = read_csv(registrar_client.get(CE_BROKER_URL, {"state": "FL"}))
-
-    assert [row[0] for row in rows[1:]] == ["", ""]
-
-
-@pytest.mark.parametrize(
-    ("query", "message"),
-    [
-        ({}, "Choose a state"),
-        ({"state": ""}, "Choose a state"),
-        ({"state": "ZZ"}, "'state' must be a US jurisdiction code"),
-        ({"state": "OTHER"}, "'state' must be a US jurisdiction code"),
-        ({"state": "FL", "end": "2026-02-30"}, "'end' must be a date written YYYY-MM-DD"),
-    ],
-)
-def test_ce_broker_needs_a_state(registrar_client, cohort, query, message):
-    response = registrar_client.get(CE_BROKER_URL, query)
-
-    assert response.status_code == 400
-    assert response["Content-Type"] == "text/plain; charset=utf-8"
-    assert message in response.content.decode()
 
 
 # --- Query counts -------------------------------------------------------------------------------
@@ -846,8 +759,6 @@ REPORT_PAGE_QUERIES = 11
 # Session, user, permissions, the course filter; then one query for all the rows, and the audit
 # entry written in its own savepoint (savepoint, insert, release).
 ROSTER_QUERIES = 9
-# As the roster, plus one query for every course's CE Broker approvals.
-CE_BROKER_QUERIES = 10
 
 
 @pytest.fixture
@@ -887,18 +798,3 @@ def test_the_roster_keeps_its_query_count(
 
     assert len(rows) == size + 1
     assert rows[1][9] == "75.00"
-
-
-@pytest.mark.parametrize("size", [20, 200])
-def test_the_ce_broker_export_keeps_its_query_count(
-    registrar_client, big_course, django_assert_num_queries, size
-):
-    add_learners(big_course, size)
-    ContentType.objects.get_for_model(Course)  # cached once per process, as in production
-
-    with django_assert_num_queries(CE_BROKER_QUERIES):
-        response = registrar_client.get(CE_BROKER_URL, {"state": "FL", "course": big_course.pk})
-        rows = read_csv(response)
-
-    assert len(rows) == size + 1
-    assert {row[1] for row in rows[1:]} == {"20-999"}
