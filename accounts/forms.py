@@ -1,12 +1,17 @@
+from typing import TYPE_CHECKING
+
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Div, Field, Layout, Submit
+from crispy_forms.layout import HTML, Div, Field, Layout, Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .jurisdictions import Jurisdiction
 from .models import Licence, User
 from .services import PrintedNameError, printed_name
+
+if TYPE_CHECKING:
+    from courses.selectors.boards import RenewalSuggestion
 
 
 def _printed_name(value: str) -> str:
@@ -45,6 +50,9 @@ class ProfileForm(forms.ModelForm):
 
 
 class LicenceForm(forms.ModelForm):
+    # The name of the button that asks for the board's rule without saving.
+    SUGGEST = "suggest"
+
     class Meta:
         model = Licence
         fields = [
@@ -77,6 +85,9 @@ class LicenceForm(forms.ModelForm):
                 Div(Field("jurisdiction"), css_class="col-md-6"),
                 css_class="row",
             ),
+            # What the board's rule says for the chosen jurisdiction and profession: shown by
+            # the page after "Show my board's rule" (no script needed), or filled in by script.
+            HTML('{% include "accounts/_licence_rule_hint.html" %}'),
             Field("jurisdiction_other"),
             Field("number", autocomplete="off"),
             Div(
@@ -86,6 +97,31 @@ class LicenceForm(forms.ModelForm):
             ),
         )
         self.helper.add_input(Submit("save", submit_label))
+        # After the save button, so Enter still saves. Script hides it: it fills the hint in
+        # as soon as both are chosen.
+        suggest = Submit(
+            self.SUGGEST,
+            _("Show my board's rule"),
+            formnovalidate="formnovalidate",
+            **{"data-suggest-button": "1"},
+        )
+        suggest.field_classes = "btn btn-outline-secondary ms-2"
+        self.helper.add_input(suggest)
+
+    @classmethod
+    def with_suggestion(
+        cls, data, *, suggestion: "RenewalSuggestion | None", **kwargs
+    ) -> "LicenceForm":
+        """The form as the learner filled it, not yet saved, with the board's hours (and its
+        renewal date, where the rule fixes one) filled in where the learner left them empty.
+        Either may be changed before saving."""
+        initial = {name: data.get(name, "") for name in cls._meta.fields}
+        if suggestion is not None:
+            if not initial["hours_required"] and suggestion.hours_required is not None:
+                initial["hours_required"] = f"{suggestion.hours_required.normalize():f}"
+            if not initial["renewal_date"] and suggestion.renewal_date is not None:
+                initial["renewal_date"] = suggestion.renewal_date
+        return cls(initial=initial, **kwargs)
 
     def clean_number(self) -> str:
         # Kept exactly as issued (case and inner characters), only the edges trimmed:

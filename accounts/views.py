@@ -1,17 +1,23 @@
 """The learner's own account pages. Every licence is looked up among the signed-in learner's own,
-so another learner's licence answers 404."""
+so another learner's licence answers 404. The licence form shows what the board's rule says for
+the chosen jurisdiction and profession (`courses.selectors.boards`); the learner's own renewal
+date and hours are what is stored."""
 
 import copy
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from courses.selectors.boards import no_rule_in_words, renewal_suggestion
+
 from . import services
 from .forms import LicenceForm, ProfileForm
+from .jurisdictions import Jurisdiction
+from .models import Profession
 from .selectors import licences_for
 
 
@@ -43,10 +49,34 @@ def licence_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "accounts/licence_detail.html", {"licence": licence})
 
 
+def _rule_hint(jurisdiction: str, profession: str) -> dict:
+    """What the licence form shows for a jurisdiction and profession: the board's rule in words,
+    or that the site has none. Nothing until both are chosen."""
+    if jurisdiction not in Jurisdiction.values or profession not in Profession.values:
+        return {"suggestion": None, "no_rule_hint": ""}
+    suggestion = renewal_suggestion(jurisdiction, profession)
+    return {
+        "suggestion": suggestion,
+        "no_rule_hint": "" if suggestion else no_rule_in_words(jurisdiction, profession),
+    }
+
+
+def _suggesting(request: HttpRequest) -> bool:
+    return request.method == "POST" and LicenceForm.SUGGEST in request.POST
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def licence_add(request: HttpRequest) -> HttpResponse:
-    form = LicenceForm(request.POST or None, submit_label=_("Add licence"))
+    submit_label = _("Add licence")
+    hint = _rule_hint(request.POST.get("jurisdiction", ""), request.POST.get("profession", ""))
+    if _suggesting(request):
+        # The learner asked what the board's rule says: nothing is saved yet.
+        form = LicenceForm.with_suggestion(
+            request.POST, suggestion=hint["suggestion"], submit_label=submit_label
+        )
+        return render(request, "accounts/licence_form.html", {"form": form, "adding": True, **hint})
+    form = LicenceForm(request.POST or None, submit_label=submit_label)
     if request.method == "POST" and form.is_valid():
         try:
             services.add_licence(user=request.user, **form.cleaned_data)
@@ -55,13 +85,23 @@ def licence_add(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Licence added."))
             return redirect("accounts:licence_list")
-    return render(request, "accounts/licence_form.html", {"form": form, "adding": True})
+    return render(request, "accounts/licence_form.html", {"form": form, "adding": True, **hint})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def licence_edit(request: HttpRequest, pk: int) -> HttpResponse:
     licence = get_object_or_404(licences_for(user=request.user), pk=pk)
+    if request.method == "POST":
+        hint = _rule_hint(request.POST.get("jurisdiction", ""), request.POST.get("profession", ""))
+    else:
+        hint = _rule_hint(licence.jurisdiction, licence.profession)
+    context = {"licence": licence, "adding": False, **hint}
+    if _suggesting(request):
+        form = LicenceForm.with_suggestion(
+            request.POST, suggestion=hint["suggestion"], instance=copy.copy(licence)
+        )
+        return render(request, "accounts/licence_form.html", {"form": form, **context})
     # The form edits a copy, so a refused change leaves the licence on the page as it is.
     form = LicenceForm(request.POST or None, instance=copy.copy(licence))
     if request.method == "POST" and form.is_valid():
@@ -72,9 +112,7 @@ def licence_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Licence saved."))
             return redirect("accounts:licence_list")
-    return render(
-        request, "accounts/licence_form.html", {"form": form, "licence": licence, "adding": False}
-    )
+    return render(request, "accounts/licence_form.html", {"form": form, **context})
 
 
 @login_required
@@ -86,3 +124,44 @@ def licence_delete(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("Licence removed."))
         return redirect("accounts:licence_list")
     return render(request, "accounts/licence_confirm_delete.html", {"licence": licence})
+
+
+def _json_error(message: str, *, status: int, **extra) -> JsonResponse:
+    return JsonResponse({"error": message, **extra}, status=status)
+
+
+def licence_rules(request: HttpRequest) -> JsonResponse:
+    """What the board's rule says for `?jurisdiction=FL&profession=professional_counselor`: how
+    the renewal date is set and the hours, in words, with the date the rule was checked; the
+    licence form asks it when both are chosen. Board rules are public: no sign-in needed. Bad
+    input answers 400 JSON, other methods 405 JSON."""
+    if request.method not in ("GET", "HEAD"):
+        response = _json_error(_("Only GET is allowed here."), status=405)
+        response["Allow"] = "GET, HEAD"
+        return response
+    jurisdiction = request.GET.get("jurisdiction", "")
+    profession = request.GET.get("profession", "")
+    problems = {}
+    if jurisdiction not in Jurisdiction.values:
+        problems["jurisdiction"] = _("Give a jurisdiction by its code, such as FL or ON.")
+    if profession not in Profession.values:
+        problems["profession"] = _("Give a profession by its code: %(codes)s.") % {
+            "codes": ", ".join(Profession.values)
+        }
+    if problems:
+        return _json_error(
+            _("Choose a jurisdiction and a profession from the lists."),
+            status=400,
+            fields=problems,
+        )
+    suggestion = renewal_suggestion(jurisdiction, profession)
+    if suggestion is None:
+        return JsonResponse(
+            {
+                "found": False,
+                "jurisdiction": jurisdiction,
+                "profession": profession,
+                "hint": no_rule_in_words(jurisdiction, profession),
+            }
+        )
+    return JsonResponse(suggestion.as_json())

@@ -6,7 +6,9 @@ shape, never the stored dict.
 
 Version 1 (the dicts stored before there were versions) printed the course's hours whatever its
 approvals; version 2 adds `kind` ("credit" or "attendance") and keeps the course's own length
-apart from the credit awarded (`course_hours` and `ce_hours`)."""
+apart from the credit awarded (`course_hours` and `ce_hours`); version 3 adds what boards' rules
+ask of each credit: per approval its `body` (whose approval it is, as boards name it) and the
+`subjects` it covers, and whether the training was `self_study`."""
 
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from courses.models import Certificate
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, SCHEMA_VERSION)
 
 
 class CertificateKind(StrEnum):
@@ -45,6 +48,13 @@ def _decimal(value: Any, *, name: str) -> Decimal:
     if not number.is_finite():
         raise RecordError(f"{name} is not a number: {value!r}")
     return number
+
+
+def _approval_bodies() -> frozenset[str]:
+    # Imported here: the record is read by code that runs before the app registry is ready.
+    from courses.models.boards import ApprovalBody
+
+    return frozenset(ApprovalBody.values)
 
 
 def _decimal_text(value: Decimal) -> str:
@@ -100,6 +110,11 @@ class PrintedApproval:
     statement: str = ""
     # Profession codes the accreditor serves: what the transcript counts the hours against.
     professions: tuple[str, ...] = ()
+    # Whose approval this is, as boards name it when they say whose credit they accept (an
+    # `ApprovalBody` value; "" when unknown), and the subject areas (slugs) it covered for this
+    # course: both as they stood at issue.
+    body: str = ""
+    subjects: tuple[str, ...] = ()
 
     @property
     def hours_text(self) -> str:
@@ -116,7 +131,18 @@ class PrintedApproval:
             approval_code=_text(data.get("approval_code")),
             statement=_text(data.get("statement")),
             professions=tuple(_text(p) for p in data.get("professions") or ()),
+            body=cls._body_of(data),
+            subjects=tuple(_text(s) for s in data.get("subjects") or ()),
         )
+
+    @staticmethod
+    def _body_of(data: dict) -> str:
+        if "body" in data:
+            return _text(data.get("body"))
+        # Records issued before version 3 named no body: their accreditor's short name is one
+        # where it is a body boards name (APA, NBCC...), and unknown otherwise.
+        accreditor = _text(data.get("accreditor"))
+        return accreditor if accreditor in _approval_bodies() else ""
 
     def to_snapshot(self) -> dict:
         return {
@@ -128,6 +154,8 @@ class PrintedApproval:
             "approval_code": self.approval_code,
             "statement": self.statement,
             "professions": list(self.professions),
+            "body": self.body,
+            "subjects": list(self.subjects),
         }
 
 
@@ -185,6 +213,8 @@ class CertificateRecord:
     course_slug: str = ""
     format: str = ""
     presenter: str = ""
+    # Home study, online or otherwise not live: what boards' self-study caps count.
+    self_study: bool = True
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -218,7 +248,7 @@ class CertificateRecord:
         if not isinstance(snapshot, dict):
             raise RecordError("A certificate snapshot is a JSON object.")
         version = snapshot.get("schema_version", 1)
-        if version not in (1, SCHEMA_VERSION):
+        if version not in READABLE_VERSIONS:
             raise RecordError(f"Unknown certificate schema version: {version!r}")
         try:
             completion_date = date.fromisoformat(_text(snapshot.get("completion_date")))
@@ -268,6 +298,8 @@ class CertificateRecord:
             course_slug=_text(snapshot.get("course_slug")),
             format=_text(snapshot.get("format")),
             presenter=_text(snapshot.get("presenter")),
+            # Records before version 3 did not say; every training offered then was home study.
+            self_study=snapshot.get("self_study", True) is not False,
         )
 
     def to_snapshot(self) -> dict:
@@ -285,6 +317,7 @@ class CertificateRecord:
             "format": self.format,
             "completion_date": self.completion_date.isoformat(),
             "presenter": self.presenter,
+            "self_study": self.self_study,
             "provider": self.provider.to_snapshot(),
             "approvals": [approval.to_snapshot() for approval in self.approvals],
             "issued_at": self.issued_at.isoformat(),

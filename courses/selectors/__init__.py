@@ -2,6 +2,19 @@
 catalog, the lessons or the learner's history. One module per sub-domain, as the models are."""
 
 from .assessment import attempt_feedback, attempts_of, questions_as_shown
+from .boards import (
+    ASSUMED_CYCLE_MONTHS,
+    FINAL_WORD,
+    Acceptance,
+    Cycle,
+    RenewalSuggestion,
+    acceptance,
+    cycle_for,
+    renewal_suggestion,
+    rule_for,
+    rules_for,
+    with_board_rules,
+)
 from .catalog import (
     HOURS_BUCKETS,
     LicenceCredit,
@@ -17,7 +30,7 @@ from .catalog import (
     visible_courses,
 )
 from .credentials import (
-    RENEWAL_CYCLE_YEARS,
+    CycleTotal,
     LicenceTotal,
     certificate_by_code,
     certificate_by_pdf_digest,
@@ -37,12 +50,18 @@ from .learning import (
 )
 
 __all__ = [
+    "ASSUMED_CYCLE_MONTHS",
+    "FINAL_WORD",
     "HOURS_BUCKETS",
-    "RENEWAL_CYCLE_YEARS",
+    "Acceptance",
+    "Cycle",
+    "CycleTotal",
     "LessonStatus",
     "LicenceCredit",
     "LicenceTotal",
     "Progress",
+    "RenewalSuggestion",
+    "acceptance",
     "approvals_serving",
     "attempt_feedback",
     "attempts_of",
@@ -55,6 +74,7 @@ __all__ = [
     "credit_for_licences",
     "current_approvals",
     "current_provider",
+    "cycle_for",
     "enrollment_for",
     "enrollments_of",
     "learner_enrollment",
@@ -64,7 +84,11 @@ __all__ = [
     "progress_for",
     "public_record",
     "questions_as_shown",
+    "renewal_suggestion",
+    "rule_for",
+    "rules_for",
     "serves",
     "transcript_of",
     "visible_courses",
+    "with_board_rules",
 ]

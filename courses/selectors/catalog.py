@@ -21,6 +21,7 @@ from courses.models import (
 )
 from courses.models.catalog import PROVIDER_CACHE_KEY
 
+from .boards import Acceptance, acceptance, accepted_bodies, with_board_rules
 from .learning import open_to_enrolled
 
 
@@ -111,12 +112,10 @@ def catalog(
         if high is not None:
             courses = courses.filter(ce_hours__lte=high)
     if for_my_licences and user.is_authenticated:
-        professions = Licence.objects.filter(user=user).values("profession")
+        licences = with_board_rules(Licence.objects.filter(user=user))
         courses = courses.filter(
             Exists(
-                current_approvals(today=today).filter(
-                    course=OuterRef("pk"), accreditor__professions__profession__in=professions
-                )
+                current_approvals(today=today).filter(counts_for(licences), course=OuterRef("pk"))
             )
         )
     courses = courses.order_by("-published_at", "title")
@@ -157,9 +156,27 @@ class LicenceCredit:
 
 def serves(approval: CourseApproval, licence: Licence) -> bool:
     """Whether this approval's credit counts for this licence: the one rule for "it counts for
-    you", used by the course page, the catalog filter and the certificate. Uses the prefetched
+    you", used by the course page, the post-test page and the certificate. The accreditor must
+    serve the licence's profession and, where the licence's board rule (`with_board_rules`)
+    names the approvals it accepts, be one of them. Uses the prefetched
     `accreditor.professions`."""
-    return any(p.profession == licence.profession for p in approval.accreditor.professions.all())
+    if not any(p.profession == licence.profession for p in approval.accreditor.professions.all()):
+        return False
+    rule = getattr(licence, "board_rule", None)
+    return acceptance(rule, approval.accreditor.body) != Acceptance.NOT_ACCEPTED
+
+
+def counts_for(licences: Iterable[Licence]) -> Q:
+    """The same rule as `serves`, as a filter on approvals (for the catalog): an approval that
+    counts for at least one of these licences (annotated by `with_board_rules`)."""
+    condition = Q(pk__in=[])
+    for licence in licences:
+        serving = Q(accreditor__professions__profession=licence.profession)
+        bodies = accepted_bodies(getattr(licence, "board_rule", None))
+        if bodies is not None:
+            serving &= Q(accreditor__body__in=bodies)
+        condition |= serving
+    return condition
 
 
 def approvals_serving(

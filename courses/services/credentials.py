@@ -32,7 +32,12 @@ from courses.models import (
     CertificateStatus,
     Enrollment,
 )
-from courses.selectors import approvals_serving, current_approvals, current_provider
+from courses.selectors import (
+    approvals_serving,
+    current_approvals,
+    current_provider,
+    with_board_rules,
+)
 from courses.services import audit
 
 logger = logging.getLogger(__name__)
@@ -58,15 +63,18 @@ def record_at_issue(enrollment: Enrollment, *, code: str, issued_at: datetime) -
     course = enrollment.course
     user = enrollment.user
     completed_on = timezone.localdate(enrollment.completed_at)
-    licences = list(user.licences.all())
+    licences = with_board_rules(user.licences.all())
     serving = approvals_serving(
         current_approvals(today=completed_on)
         .filter(course=course)
         .select_related("accreditor")
-        .prefetch_related("accreditor__professions")
+        .prefetch_related("accreditor__professions", "subjects")
         .order_by("accreditor__short_name", "pk"),
         licences,
     )
+    # A board counts subject hours only where both the course teaches the subject and the
+    # approval covers it.
+    course_subjects = {subject.slug for subject in course.subjects.all()} if serving else set()
     kind = CertificateKind.CREDIT if serving else CertificateKind.ATTENDANCE
     # Credit is never more than an approval grants.
     ce_hours = min(course.ce_hours, max(a.hours for a in serving)) if serving else Decimal(0)
@@ -92,6 +100,9 @@ def record_at_issue(enrollment: Enrollment, *, code: str, issued_at: datetime) -
         format=course.get_format_display(),
         completion_date=completed_on,
         presenter=f"{course.presenter_name}, {course.presenter_credentials}",
+        # Every format offered is home study (recorded audio, video, reading): boards' self-study
+        # and online caps count it.
+        self_study=course.format.startswith("home_study"),
         provider=PrintedProvider(
             name=provider.name if provider else "",
             address=provider.address if provider else "",
@@ -111,6 +122,10 @@ def record_at_issue(enrollment: Enrollment, *, code: str, issued_at: datetime) -
                 statement=approval.statement(provider),
                 professions=tuple(
                     sorted(p.profession for p in approval.accreditor.professions.all())
+                ),
+                body=approval.accreditor.body,
+                subjects=tuple(
+                    sorted(s.slug for s in approval.subjects.all() if s.slug in course_subjects)
                 ),
             )
             for approval in serving

@@ -1,6 +1,7 @@
-"""The learner's transcript as a PDF: every certificate with its credit, and the totals per
-licence and renewal cycle, rendered with the certificate's locked-down fetcher (static files
-only, nothing from the network)."""
+"""The learner's transcript as a PDF: every certificate with its credit, and per licence its
+board's rule, the current renewal cycle and what is still needed, and the past cycles; every
+page says the board has the final word. Rendered with the certificate's locked-down fetcher
+(static files only, nothing from the network)."""
 
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -12,7 +13,8 @@ from courses.services.certificate_pdf import StaticFilesOnlyFetcher, static_base
 
 
 def render_transcript_pdf(*, user: User) -> bytes:
-    context = {**transcript_of(user=user), "learner": user, "generated": timezone.localdate()}
+    today = timezone.localdate()
+    context = {**transcript_of(user=user, today=today), "learner": user, "generated": today}
     html = render_to_string("pdf/transcript.html", context)
     return HTML(
         string=html, base_url=static_base_url(), url_fetcher=StaticFilesOnlyFetcher()

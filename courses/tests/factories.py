@@ -181,3 +181,69 @@ def finish_lessons(enrollment: Enrollment) -> Enrollment:
     enrollment.engaged_seconds = enrollment.course.minimum_engaged_minutes * 60
     enrollment.save(update_fields=["engaged_seconds"])
     return enrollment
+
+
+# --- Board rules ---------------------------------------------------------------------------------
+
+
+class SubjectAreaFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "courses.SubjectArea"
+        django_get_or_create = ["slug"]
+
+    slug = factory.Sequence(lambda n: f"subject-{n}")
+    name = factory.LazyAttribute(lambda subject: subject.slug.replace("-", " ").capitalize())
+
+
+class BoardRuleFactory(factory.django.DjangoModelFactory):
+    """A board's rule as the fixture records it: by default Florida's counselors on a 24-month
+    cycle of 30 hours, with nothing else known. `accepted=["NBCC"]` lists the approval bodies
+    the board accepts (and marks them known)."""
+
+    class Meta:
+        model = "courses.BoardRule"
+        django_get_or_create = ["jurisdiction", "profession"]
+        skip_postgeneration_save = True
+
+    jurisdiction = "FL"
+    profession = "professional_counselor"
+    board = "Florida Board of Mental Health Counseling (test)"
+    licence_titles = "LMHC"
+    checked_on = date(2026, 11, 28)
+    cycle_months = 24
+    renewal_basis = "fixed_date"
+    fixed_month = 3
+    fixed_day = 31
+    cycle_source = "https://example.org/board/renewal"
+    hours_required = Decimal("30")
+    hours_source = "https://example.org/board/ce"
+
+    @factory.post_generation
+    def accepted(self, create: bool, extracted, **kwargs) -> None:
+        if create and extracted is not None:
+            for body in extracted:
+                AcceptedApprovalFactory(rule=self, body=body)
+            self.approvals_status = "known"
+            self.save(update_fields=["approvals_status"])
+
+
+class SubjectRequirementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "courses.SubjectRequirement"
+
+    rule = factory.SubFactory(BoardRuleFactory)
+    subject = factory.SubFactory(SubjectAreaFactory)
+    name = factory.LazyAttribute(lambda requirement: requirement.subject.name)
+    hours = Decimal("3")
+    every_n_cycles = 1
+    source = "https://example.org/board/subjects"
+
+
+class AcceptedApprovalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "courses.AcceptedApproval"
+
+    rule = factory.SubFactory(BoardRuleFactory)
+    body = "NBCC"
+    scope = "Approved providers"
+    source = "https://example.org/board/providers"

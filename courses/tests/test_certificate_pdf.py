@@ -53,7 +53,7 @@ NBCC_STATEMENT = (
 )
 
 SNAPSHOT = {
-    "schema_version": 2,
+    "schema_version": 3,
     "code": "CEU-7K3M-Q9XZ-4T2P-HW8C",
     "kind": "credit",
     "learner_name": "Zoë Ramírez-Núñez",
@@ -78,6 +78,7 @@ SNAPSHOT = {
     "ce_hours": "0.5",
     "course_hours": "0.5",
     "format": "Home study: recorded audio",
+    "self_study": True,
     "completion_date": "2026-11-26",
     "presenter": "Jordan Avery, PhD, LMFT",
     "provider": {
@@ -98,6 +99,8 @@ SNAPSHOT = {
             "approval_code": "SAMPLE-001",
             "statement": ASWB_STATEMENT,
             "professions": ["clinical_social_worker"],
+            "body": "ASWB ACE",
+            "subjects": [],
         },
         {
             "accreditor": "NBCC",
@@ -108,6 +111,8 @@ SNAPSHOT = {
             "approval_code": "",
             "statement": NBCC_STATEMENT,
             "professions": ["professional_counselor"],
+            "body": "NBCC",
+            "subjects": ["law-and-ethics"],
         },
     ],
     "issued_at": "2026-11-26T14:03:00+00:00",
@@ -296,18 +301,21 @@ def test_a_certificate_of_attendance_prints_no_hours_and_says_so(tmp_path):
     assert json.loads(content)["kind"] == "attendance"
 
 
-def test_a_version_1_snapshot_still_renders_as_version_2(tmp_path):
-    # As stored before records had versions: no schema_version, kind or course_hours.
+def test_a_version_1_snapshot_still_renders_as_the_current_version(tmp_path):
+    # As stored before records had versions: no schema_version, kind, course_hours, nor
+    # (version 3) self_study and each approval's body and subjects.
     data = snapshot()
-    for key in ("schema_version", "kind", "course_hours"):
+    for key in ("schema_version", "kind", "course_hours", "self_study"):
         del data[key]
+    for approval in data["approvals"]:
+        del approval["body"], approval["subjects"]
 
     pdf = render_certificate_pdf(data, verify_url=VERIFY_URL)
 
     assert "0.5 CE hours" in pdf_text(pdf, tmp_path)
     (content,) = dict(PdfReader(io.BytesIO(pdf)).attachments)["certificate.json"]
     embedded = json.loads(content)
-    assert (embedded["schema_version"], embedded["kind"]) == (2, "credit")
+    assert (embedded["schema_version"], embedded["kind"]) == (3, "credit")
 
 
 # --- Page -------------------------------------------------------------------------------------

@@ -649,7 +649,7 @@ VERSION_1 = {
 }
 
 
-def test_a_version_1_record_still_loads_and_is_written_back_as_version_2():
+def test_a_version_1_record_still_loads_and_is_written_back_as_the_current_version():
     record = CertificateRecord.from_snapshot(VERSION_1)
 
     assert record.kind == CertificateKind.CREDIT
@@ -657,9 +657,14 @@ def test_a_version_1_record_still_loads_and_is_written_back_as_version_2():
     assert record.licences[0].number_last4 == "3456"
     assert record.approvals[0].professions == ("clinical_social_worker",)
     snapshot = record.to_snapshot()
-    assert snapshot["schema_version"] == 2
+    assert snapshot["schema_version"] == 3
     assert snapshot["kind"] == "credit"
-    assert {key: value for key, value in snapshot.items() if key in VERSION_1} == VERSION_1
+    # Version 3 adds each approval's body and subjects; all else is kept as it was.
+    written = {key: value for key, value in snapshot.items() if key in VERSION_1}
+    for approval in written["approvals"]:
+        assert approval.pop("subjects") == []
+        approval.pop("body")
+    assert written == VERSION_1
     assert CertificateRecord.from_snapshot(snapshot) == record
 
 

@@ -628,8 +628,8 @@ def test_the_post_test_page_keeps_its_query_count_with_licences(
     assessment.start_attempt(enrollment=enrollment)
 
     # session, user, enrollment (evaluated?), lessons, progress, attempts, bank size, licences,
-    # current approvals, their professions, provider.
-    with django_assert_num_queries(11):
+    # their board rules, current approvals, their professions, provider.
+    with django_assert_num_queries(12):
         assert learner_client.get(url("post_test", "ghosting")).status_code == 200
 
 
@@ -641,6 +641,6 @@ def test_the_course_page_keeps_its_query_count_before_enrolling(
         ApprovalFactory(course=for_psychologists)
 
     # session, user, course, approvals, professions, topics, objectives, references, lessons,
-    # enrollment?, licences, certificates in the lineage, provider, policies.
-    with django_assert_num_queries(14):
+    # enrollment?, licences, their board rules, certificates in the lineage, provider, policies.
+    with django_assert_num_queries(15):
         assert learner_client.get(url("course_detail", "ghosting")).status_code == 200

@@ -56,7 +56,7 @@ def post_test(request: HttpRequest, slug: str) -> HttpResponse:
     # Before the test, per licence: where no approval serves it, the credit will not either.
     licence_credits = []
     if finishing:
-        licences = list(request.user.licences.all())
+        licences = selectors.with_board_rules(request.user.licences.all())
         licence_credits = credit_for_learner(course=course, licences=licences)
     return render(
         request,

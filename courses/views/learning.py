@@ -59,7 +59,11 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
     enrollment = selectors.enrollment_for(user=request.user, course=course)
     if enrollment is not None:
         enrollment.course = course
-    licences = list(request.user.licences.all()) if request.user.is_authenticated else []
+    licences = (
+        selectors.with_board_rules(request.user.licences.all())
+        if request.user.is_authenticated
+        else []
+    )
     lessons = list(course.lessons.all())
     progress = enrollment and selectors.progress_for(enrollment=enrollment, lessons=lessons)
     completion = enrollment and assessment.completion_of(enrollment=enrollment, progress=progress)
