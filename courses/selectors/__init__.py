@@ -36,6 +36,7 @@ from .credentials import (
     certificate_by_pdf_digest,
     certificates_of,
     public_record,
+    renewal_outlooks,
     transcript_of,
 )
 from .learning import (
@@ -84,6 +85,7 @@ __all__ = [
     "progress_for",
     "public_record",
     "questions_as_shown",
+    "renewal_outlooks",
     "renewal_suggestion",
     "rule_for",
     "rules_for",

@@ -70,13 +70,15 @@ def current_approvals(*, today: date) -> QuerySet[CourseApproval]:
     )
 
 
-def _with_current_approvals(courses: QuerySet[Course], *, today: date) -> QuerySet[Course]:
+def _with_current_approvals(
+    courses: QuerySet[Course], *, today: date, also: tuple[str, ...] = ()
+) -> QuerySet[Course]:
     return courses.prefetch_related(
         Prefetch(
             "approvals",
             queryset=current_approvals(today=today)
             .select_related("accreditor")
-            .prefetch_related("accreditor__professions"),
+            .prefetch_related("accreditor__professions", *also),
             to_attr="current_approvals",
         )
     )
@@ -136,9 +138,13 @@ def course_page(*, slug: str, user: User, today: date | None = None) -> Course:
     """The course with everything its page shows; raises Course.DoesNotExist when not visible."""
     today = today or timezone.localdate()
     courses = _with_current_approvals(
-        courses_open_to(user=user).select_related("episode"), today=today
+        courses_open_to(user=user).select_related("episode"),
+        today=today,
+        # What each approval covers, for the subjects a licence's board requires.
+        also=("subjects",),
     ).prefetch_related(
         "topics",
+        "subjects",
         "objectives",
         "references",
         Prefetch("lessons", queryset=Lesson.objects.defer("body").order_by("position")),

@@ -15,6 +15,7 @@ from courses.models import (
     BoardRule,
     Certificate,
     CertificateStatus,
+    Course,
     FactStatus,
     SubjectRequirement,
 )
@@ -383,6 +384,43 @@ def _licence_total(
     if total.required is not None:
         total.remaining = max(Decimal(0), total.required - total.current.counted)
     return total
+
+
+@dataclass
+class RenewalOutlook:
+    """What a training would do for one licence's current renewal cycle: the hours so far,
+    the board's subject requirements it meets, and whether the self-study cap is reached."""
+
+    total: LicenceTotal
+    subjects: list[SubjectRequirement]
+    cap_reached: bool
+
+
+def renewal_outlooks(*, user: User, course: Course, licence_credits: list) -> None:
+    """Set `outlook` on each of the course page's licence credits (selectors.LicenceCredit)
+    that counts, from the learner's transcript: a fixed number of queries."""
+    for credit in licence_credits:
+        credit.outlook = None
+    if not any(credit.approvals for credit in licence_credits):
+        return
+    totals = {t.licence.pk: t for t in transcript_of(user=user)["licence_totals"]}
+    taught = {subject.slug for subject in course.subjects.all()}
+    for credit in licence_credits:
+        total = totals.get(credit.licence.pk)
+        if total is None or not credit.approvals:
+            continue
+        # A board counts subject hours only where the course teaches the subject and the
+        # approval covers it (as the certificate will record).
+        covered = taught & {s.slug for a in credit.approvals for s in a.subjects.all()}
+        requirements = list(total.rule.subjects.all()) if total.rule else []
+        cap = total.cap
+        credit.outlook = RenewalOutlook(
+            total=total,
+            subjects=[r for r in requirements if r.subject.slug in covered],
+            cap_reached=bool(
+                cap is not None and total.current is not None and total.current.self_study >= cap
+            ),
+        )
 
 
 def transcript_of(*, user: User, today: date | None = None) -> dict:

@@ -9,7 +9,13 @@ from django.utils import timezone
 
 from accounts.tests.factories import LicenceFactory
 from courses.credentials_record import record_of
-from courses.models import AcceptedApproval, BoardRule, FactStatus
+from courses.models import (
+    AcceptedApproval,
+    BoardRule,
+    FactStatus,
+    SubjectArea,
+    SubjectRequirement,
+)
 from courses.services import credentials
 from courses.tests.factories import (
     AccreditorFactory,
@@ -104,3 +110,76 @@ def test_the_certificate_carries_credit_only_where_the_board_accepts_the_approva
     )
 
     assert record_of(certificate).is_attendance
+
+
+def florida_counseling_rule() -> BoardRule:
+    board_rule = rule("FL", "NBCC")
+    board_rule.cycle_months = 24
+    board_rule.hours_required = 30
+    board_rule.self_study_status = FactStatus.KNOWN
+    board_rule.self_study_cap_hours = "0.5"
+    board_rule.save()
+    laws = SubjectArea.objects.create(slug="laws-and-rules", name="Laws and rules")
+    SubjectRequirement.objects.create(
+        rule=board_rule,
+        subject=laws,
+        name="Florida laws and rules",
+        hours=3,
+        source="https://board.example/FL/laws",
+    )
+    return board_rule
+
+
+def test_the_course_page_shows_the_renewal_the_subjects_met_and_the_cap(learner_client, learner):
+    florida_counseling_rule()
+    LicenceFactory(
+        user=learner,
+        profession=COUNSELOR,
+        jurisdiction="FL",
+        number="MH 1234",
+        renewal_date=date(2027, 3, 31),
+    )
+    laws = SubjectArea.objects.get(slug="laws-and-rules")
+    course = approved_course("florida-laws", "NBCC")
+    course.subjects.add(laws)
+    course.approvals.get().subjects.add(laws)
+    page = learner_client.get(reverse("courses:course_detail", args=[course.slug]))
+    html = page.content.decode()
+
+    assert "Toward your renewal on March 31, 2027: 0 of 30 hours counted so far." in html
+    assert "Meets your board's requirement for Florida laws and rules." in html
+    assert "cap of 0.5 self-study hours" not in html
+
+    # Half an hour of home study from another training reaches the board's cap.
+    earlier = approved_course("earlier", "NBCC")
+    credentials.issue_certificate(
+        enrollment=EnrollmentFactory(user=learner, course=earlier, completed_at=timezone.now())
+    )
+    html = learner_client.get(reverse("courses:course_detail", args=[course.slug])).content
+    html = html.decode()
+
+    assert "0.5 of 30 hours counted so far." in html
+    assert "You have reached your board's cap of 0.5 self-study hours this cycle" in html
+
+
+@pytest.mark.parametrize("earned", [1, 5])
+def test_the_outlook_keeps_the_course_page_query_count(
+    learner_client, learner, django_assert_num_queries, earned
+):
+    florida_counseling_rule()
+    LicenceFactory(user=learner, profession=COUNSELOR, jurisdiction="FL", number="MH 1234")
+    course = approved_course("florida-laws", "NBCC")
+    for index in range(earned):
+        credentials.issue_certificate(
+            enrollment=EnrollmentFactory(
+                user=learner,
+                course=approved_course(f"earlier-{index}", "NBCC"),
+                completed_at=timezone.now(),
+            )
+        )
+    url = reverse("courses:course_detail", args=[course.slug])
+    learner_client.get(url)
+
+    # The course page's own queries plus the transcript's, whatever the learner has earned.
+    with django_assert_num_queries(23):
+        assert learner_client.get(url).status_code == 200

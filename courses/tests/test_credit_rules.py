@@ -641,6 +641,7 @@ def test_the_course_page_keeps_its_query_count_before_enrolling(
         ApprovalFactory(course=for_psychologists)
 
     # session, user, course, approvals, professions, topics, objectives, references, lessons,
-    # enrollment?, licences, their board rules, certificates in the lineage, provider, policies.
-    with django_assert_num_queries(15):
+    # enrollment?, licences, their board rules, certificates in the lineage, provider, policies,
+    # the course's subjects and what each approval covers.
+    with django_assert_num_queries(17):
         assert learner_client.get(url("course_detail", "ghosting")).status_code == 200

@@ -244,11 +244,12 @@ def test_course_page_keeps_its_query_count(learner_client, learner, django_asser
     LicenceFactory.create_batch(4, user=learner)
     EnrollmentFactory(user=learner, course=big)
 
-    # session, user, course, approvals, professions, topics, objectives, references, lessons,
-    # enrollment, its progress, a passed attempt?, an evaluation?, licences and their board
-    # rules, the learner's certificates in the course's lineage (this edition's or another's:
-    # no double credit), provider (cached after the first page), policies.
-    with django_assert_num_queries(18):
+    # session, user, course, approvals, professions, what each approval covers, topics,
+    # subjects, objectives, references, lessons, enrollment, its progress, a passed attempt?,
+    # an evaluation?, licences and their board rules, the learner's certificates in the
+    # course's lineage (this edition's or another's: no double credit), provider (cached after
+    # the first page), policies.
+    with django_assert_num_queries(20):
         assert learner_client.get(course_url("big")).status_code == 200
 
 

@@ -76,6 +76,10 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if completion and completion.complete and enrollment.completed_at is None:
         hold = assessment.completion_hold(enrollment=enrollment, lineage=lineage)
     licence_credits = selectors.credit_for_licences(course=course, licences=licences)
+    if licences:
+        selectors.renewal_outlooks(
+            user=request.user, course=course, licence_credits=licence_credits
+        )
     provider = selectors.current_provider()
     for approval in course.current_approvals:
         approval.statement_text = approval.statement(provider)
