@@ -290,8 +290,9 @@ def every_n_in_words(every: int) -> str:
     return ngettext("every %(n)d cycle", "every %(n)d cycles", every) % {"n": every}
 
 
-def _hours(value: Decimal) -> str:
-    return f"{value.normalize():f}"
+def _hours(value: Decimal | None) -> str | None:
+    """Hours as text (None where the board's hours are not known to the site)."""
+    return None if value is None else f"{value.normalize():f}"
 
 
 @dataclass(frozen=True)

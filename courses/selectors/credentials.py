@@ -168,12 +168,20 @@ class SubjectProgress:
     unconfirmed: bool = False
 
     @property
-    def missing(self) -> Decimal:
+    def hours_stated(self) -> bool:
+        """Whether the site knows how many hours the board requires in the subject."""
+        return self.requirement.hours is not None
+
+    @property
+    def missing(self) -> Decimal | None:
+        """Hours still missing; None where the board's hours are not known to the site."""
+        if not self.hours_stated:
+            return None
         return max(Decimal(0), self.requirement.hours - self.hours)
 
     @property
     def met(self) -> bool:
-        return not self.missing
+        return self.hours_stated and not self.missing
 
     @property
     def every_n_cycles(self) -> int:

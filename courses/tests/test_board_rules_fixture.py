@@ -2,11 +2,13 @@
 it comes from and the date it was checked, every unknown fact saying where it was looked for."""
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from courses.management.commands.build_board_rules import render_fixture
 from courses.models import AcceptedApproval, BoardRule, FactStatus, SubjectRequirement
@@ -134,3 +136,71 @@ checked_on = 2026-11-28
 
     with pytest.raises(CommandError, match="address of the page read"):
         render_fixture(tmp_path)
+
+
+@pytest.mark.django_db
+def test_the_shipped_rules_drive_the_transcript(client):
+    """A learner with licences in New York and Texas: the transcript takes each board's hours,
+    cycle and self-study cap from the fixture, and says where the site is assuming."""
+    from accounts.tests.factories import LicenceFactory, UserFactory
+
+    call_command("loaddata", FIXTURE, verbosity=0)
+    learner = UserFactory()
+    LicenceFactory(
+        user=learner,
+        profession="clinical_social_worker",
+        jurisdiction="NY",
+        number="087654",
+        renewal_date=date(2027, 6, 30),
+        hours_required=None,
+    )
+    LicenceFactory(
+        user=learner,
+        profession="professional_counselor",
+        jurisdiction="TX",
+        number="LPC 1234",
+        renewal_date=date(2027, 6, 30),
+        hours_required=None,
+    )
+    client.force_login(learner)
+
+    html = client.get(reverse("courses:transcript")).content.decode()
+
+    assert "New York State Board for Social Work" in html
+    assert "36 hours" in html or "of 36" in html  # the board's 36 hours over three years
+    assert "At most 12 hours of" in html  # New York's self-study cap
+    assert "Texas State Board of Examiners of Professional Counselors" in html
+    assert "Assumed cycle" in html  # Texas's cycle length could not be sourced
+    assert "Your board has the final word" in html
+    assert "November 28, 2026" in html  # when the rules were checked
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("jurisdiction", "profession"),
+    [(r["jurisdiction"], r["profession"]) for r in rules()],
+)
+def test_every_shipped_rule_renders_on_the_transcript_pdf_and_licence_form(
+    client, jurisdiction, profession
+):
+    """No shipped rule, with whatever it leaves unknown, breaks a page that reads it."""
+    from accounts.tests.factories import LicenceFactory, UserFactory
+
+    call_command("loaddata", FIXTURE, verbosity=0)
+    learner = UserFactory()
+    LicenceFactory(
+        user=learner,
+        profession=profession,
+        jurisdiction=jurisdiction,
+        number="A-1",
+        renewal_date=date(2028, 2, 29),
+    )
+    client.force_login(learner)
+
+    assert client.get(reverse("courses:transcript")).status_code == 200
+    assert client.get(reverse("courses:transcript_pdf")).status_code == 200
+    hint = client.get(
+        reverse("accounts:licence_rules"),
+        {"jurisdiction": jurisdiction, "profession": profession},
+    )
+    assert hint.status_code == 200
