@@ -98,9 +98,11 @@ def catalog(
     topic: str = "",
     hours: str = "",
     for_my_licences: bool = False,
+    licences: list[Licence] | None = None,
     today: date | None = None,
 ) -> QuerySet[Course]:
-    """Published courses matching the learner's filters, with what the catalog card shows."""
+    """Published courses matching the learner's filters, with what the catalog card shows.
+    `licences` (from `with_board_rules`) saves looking them up when the page already has them."""
     today = today or timezone.localdate()
     courses = Course.objects.filter(status=CourseStatus.PUBLISHED)
     if search:
@@ -114,7 +116,8 @@ def catalog(
         if high is not None:
             courses = courses.filter(ce_hours__lte=high)
     if for_my_licences and user.is_authenticated:
-        licences = with_board_rules(Licence.objects.filter(user=user))
+        if licences is None:
+            licences = with_board_rules(Licence.objects.filter(user=user))
         courses = courses.filter(
             Exists(
                 current_approvals(today=today).filter(counts_for(licences), course=OuterRef("pk"))

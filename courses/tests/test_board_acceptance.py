@@ -72,6 +72,9 @@ def test_counts_for_my_licences_follows_each_board(learner_client, two_states):
     assert "Nbcc Approved" in page  # counts for the Florida licence
     assert "Nysed Approved" in page  # counts for the New York licence
     assert "Apa Approved" not in page  # neither board accepts it
+    assert "Judged by the rules of the FL counseling board, as this site checked them on" in page
+    assert "Judged by the rules of the NY counseling board" in page
+    assert "Your board has the final word." in page
 
 
 def test_the_course_page_says_which_licence_it_does_not_count_for(learner_client, two_states):

@@ -31,7 +31,14 @@ MAX_HEARTBEAT_BYTES = 1024
 def catalog(request: HttpRequest) -> HttpResponse:
     form = CatalogFilterForm(request.GET or None)
     filters = form.filters()
-    courses = selectors.catalog(user=request.user, **filters)
+    # Filtered to what counts for the learner's licences: judged by their boards' rules, which
+    # the page names with the dates they were checked.
+    licences = (
+        selectors.with_board_rules(request.user.licences.all())
+        if filters.get("for_my_licences") and request.user.is_authenticated
+        else None
+    )
+    courses = selectors.catalog(user=request.user, licences=licences, **filters)
     page = Paginator(courses, CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
     for course in page.object_list:
         course.professions = selectors.professions_served(course)
@@ -45,6 +52,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query": query.urlencode(),
             "filters": filters,
+            "board_rules": [licence.board_rule for licence in licences or [] if licence.board_rule],
             "provider": selectors.current_provider(),
         },
     )
