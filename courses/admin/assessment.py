@@ -9,12 +9,7 @@ from courses.services import freezing
 
 
 def _question_frozen(question: Question | None) -> bool:
-    """Whether the question's course has issued certificates, asked once per request."""
-    if question is None:
-        return False
-    if not hasattr(question, "_frozen_content"):
-        question._frozen_content = freezing.is_frozen(question.course_id)
-    return question._frozen_content
+    return freezing.is_frozen_for(question, question.course_id if question else None)
 
 
 class ChoiceInline(admin.TabularInline):

@@ -94,14 +94,8 @@ class EpisodeAdmin(admin.ModelAdmin):
         return not frozen and super().has_change_permission(request, obj)
 
 
-def _frozen(obj) -> bool:
-    """Whether the course (or the course of the object) has issued certificates, asked once per
-    request: the admin asks for each inline and each permission."""
-    if obj is None:
-        return False
-    if not hasattr(obj, "_frozen_content"):
-        obj._frozen_content = freezing.is_frozen(obj.pk)
-    return obj._frozen_content
+def _frozen(course: Course | None) -> bool:
+    return freezing.is_frozen_for(course, course.pk if course else None)
 
 
 class FrozenInlineMixin:
@@ -235,37 +229,20 @@ class CourseAdmin(admin.ModelAdmin):
     def get_urls(self):
         info = f"{self.opts.app_label}_{self.opts.model_name}"
         view = self.admin_site.admin_view
+        # Staff tools beside the course list; each view takes the admin site for its context.
+        tools = [
+            ("import/", import_episode, "import"),
+            ("roster.csv", completion_roster_csv, "roster"),
+            ("ce-broker.csv", ce_broker_csv, "ce_broker"),
+            ("<path:object_id>/report/", course_report_view, "report"),
+            ("as-offered/<str:code>/", content_as_offered_view, "as_offered"),
+        ]
         return [
-            path(
-                "import/",
-                view(partial(import_episode, admin_site=self.admin_site)),
-                name=f"{info}_import",
+            *(
+                path(route, view(partial(tool, admin_site=self.admin_site)), name=f"{info}_{name}")
+                for route, tool, name in tools
             ),
-            path(
-                "roster.csv",
-                view(partial(completion_roster_csv, admin_site=self.admin_site)),
-                name=f"{info}_roster",
-            ),
-            path(
-                "ce-broker.csv",
-                view(partial(ce_broker_csv, admin_site=self.admin_site)),
-                name=f"{info}_ce_broker",
-            ),
-            path(
-                "<path:object_id>/report/",
-                view(partial(course_report_view, admin_site=self.admin_site)),
-                name=f"{info}_report",
-            ),
-            path(
-                "as-offered/<str:code>/",
-                view(partial(content_as_offered_view, admin_site=self.admin_site)),
-                name=f"{info}_as_offered",
-            ),
-            path(
-                "<path:object_id>/publish/",
-                view(self.publish_view),
-                name=f"{info}_publish",
-            ),
+            path("<path:object_id>/publish/", view(self.publish_view), name=f"{info}_publish"),
             *super().get_urls(),
         ]
 

@@ -37,17 +37,43 @@ class AttemptFeedback:
     explanations_shown: bool
 
 
+@dataclass(frozen=True)
+class AttemptsStanding:
+    """Where a learner stands with the post-test's attempts: the one rule for "passed", "an
+    attempt is open" and "every attempt is used" (an open attempt is not yet used)."""
+
+    passed: bool
+    open_attempt: QuizAttempt | None
+    used: int
+    limit: int
+
+    @property
+    def left(self) -> int:
+        return max(0, self.limit - self.used)
+
+    @property
+    def used_up(self) -> bool:
+        return self.open_attempt is None and self.used >= self.limit
+
+
+def attempts_standing(attempts: Sequence[QuizAttempt], *, attempt_limit: int) -> AttemptsStanding:
+    return AttemptsStanding(
+        passed=any(a.passed for a in attempts),
+        open_attempt=next((a for a in attempts if not a.is_submitted), None),
+        used=len(attempts),
+        limit=attempt_limit,
+    )
+
+
 def attempt_feedback(
     attempt: QuizAttempt, *, attempts: Sequence[QuizAttempt], attempt_limit: int
 ) -> AttemptFeedback:
     """Per question of a graded attempt: what was chosen and whether it was right; the
     explanation and the right answers only when nothing is left to answer (see AttemptFeedback).
     `attempts` are all of the enrollment's attempts, an open one included."""
-    passed = any(a.passed for a in attempts)
-    # An attempt still open counts as not yet used: its questions are still to be answered.
-    attempts_used = len(attempts) >= attempt_limit and all(a.is_submitted for a in attempts)
-    key_shown = passed
-    explanations_shown = passed or attempts_used
+    standing = attempts_standing(attempts, attempt_limit=attempt_limit)
+    key_shown = standing.passed
+    explanations_shown = standing.passed or standing.used_up
     questions = []
     for question in attempt.questions:
         chosen = set(attempt.answers.get(str(question["id"]), []))

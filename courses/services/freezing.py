@@ -50,6 +50,16 @@ def is_frozen(course_id: int | None) -> bool:
     )
 
 
+def is_frozen_for(obj: Model | None, course_id: int | None) -> bool:
+    """`is_frozen`, remembered on `obj` for the rest of the request: the admin asks it for each
+    inline and each permission of one page."""
+    if obj is None:
+        return False
+    if not hasattr(obj, "_frozen_content"):
+        obj._frozen_content = is_frozen(course_id)
+    return obj._frozen_content
+
+
 def episode_is_frozen(episode_id: int | None) -> bool:
     return (
         episode_id is not None

@@ -10,7 +10,6 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from courses.models import (
-    Certificate,
     Choice,
     Course,
     CourseStatus,
@@ -30,16 +29,6 @@ MINIMUM_OBJECTIVES = 3
 MINIMUM_REFERENCES = 3
 MAXIMUM_REFERENCES = 10
 PLACEHOLDERS = {"", "to be confirmed", "tbc", "tbd", "write this lesson."}
-# Fields a certificate prints: fixed once a certificate has been issued for the course.
-PRINTED_FIELDS = [
-    "title",
-    "ce_hours",
-    "format",
-    "presenter_name",
-    "presenter_credentials",
-    "media_minutes",
-    "reading_word_count",
-]
 
 
 class PublishingError(Exception):
@@ -199,10 +188,6 @@ def archive_course(*, course: Course, acting_user: User | None = None) -> Course
         data={"slug": course.slug, "previous_status": previous},
     )
     return course
-
-
-def has_issued_certificates(course: Course) -> bool:
-    return Certificate.objects.filter(enrollment__course=course).exists()
 
 
 def _free_slug(base: str) -> str:

@@ -25,7 +25,7 @@ from courses.models import (
     Policy,
     Reference,
 )
-from courses.services import audit, credentials, publishing
+from courses.services import audit, credentials, freezing, publishing
 from courses.tests.factories import CourseFactory, EnrollmentFactory, QuestionFactory
 
 pytestmark = pytest.mark.django_db
@@ -191,7 +191,7 @@ def test_a_new_edition_copies_everything_as_a_draft(superuser_client, demo):
     assert set(edition.topics.all()) == set(demo.topics.all())
     assert not Certificate.objects.filter(enrollment__course=edition).exists()
     # The edition is free to change what certificates will print.
-    assert not publishing.has_issued_certificates(edition)
+    assert not freezing.is_frozen(edition.pk)
 
 
 # --- The checklist, completed against CE-RULES.md --------------------------------------------

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from courses import selectors
 from courses.forms import AttestationForm, EvaluationForm
 from courses.models import Course, Enrollment, EvaluationResponse, QuizAttempt
+from courses.selectors.assessment import attempts_standing
 from courses.selectors.catalog import credit_for_learner
 from courses.selectors.learning import finishing_enrollment, open_until
 from courses.services import assessment
@@ -42,9 +43,8 @@ def post_test(request: HttpRequest, slug: str) -> HttpResponse:
     blockers = assessment.post_test_blockers(
         enrollment=enrollment, progress=progress, bank_size=course.questions.count()
     )
-    passed = any(attempt.passed for attempt in attempts)
-    open_attempt = next((a for a in attempts if not a.is_submitted), None)
-    used = len(attempts)
+    standing = attempts_standing(attempts, attempt_limit=course.attempt_limit)
+    passed = standing.passed
     finishing = enrollment.completed_at is None
     ready = finishing and not assessment.missing_steps(
         lessons_done=progress.lessons_complete,
@@ -67,9 +67,9 @@ def post_test(request: HttpRequest, slug: str) -> HttpResponse:
             "attempts": attempts,
             "blockers": blockers,
             "passed": passed,
-            "open_attempt": open_attempt,
-            "attempts_left": max(0, course.attempt_limit - used),
-            "out_of_attempts": not passed and open_attempt is None and used >= course.attempt_limit,
+            "open_attempt": standing.open_attempt,
+            "attempts_left": standing.left,
+            "out_of_attempts": not passed and standing.used_up,
             "evaluated": enrollment.evaluated,
             "attestation_form": AttestationForm(),
             "provider": selectors.current_provider(),
@@ -141,7 +141,7 @@ def attempt(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             status=400 if error else 200,
         )
     attempts = selectors.attempts_of(enrollment=enrollment)
-    passed = any(a.passed for a in attempts)
+    standing = attempts_standing(attempts, attempt_limit=course.attempt_limit)
     return render(
         request,
         "courses/attempt_result.html",
@@ -151,8 +151,8 @@ def attempt(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "feedback": selectors.attempt_feedback(
                 attempt, attempts=attempts, attempt_limit=course.attempt_limit
             ),
-            "passed_any": passed,
-            "attempts_left": max(0, course.attempt_limit - len(attempts)),
+            "passed_any": standing.passed,
+            "attempts_left": standing.left,
             "provider": selectors.current_provider(),
         },
     )
