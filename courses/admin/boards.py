@@ -5,6 +5,8 @@ from django.contrib import admin
 
 from courses.models import AcceptedApproval, BoardRule, SubjectArea, SubjectRequirement
 
+from .catalog import HTTPS_URLS
+
 
 @admin.register(SubjectArea)
 class SubjectAreaAdmin(admin.ModelAdmin):
@@ -14,18 +16,31 @@ class SubjectAreaAdmin(admin.ModelAdmin):
 
 
 class SubjectRequirementInline(admin.TabularInline):
+    formfield_overrides = HTTPS_URLS
     model = SubjectRequirement
     extra = 0
     autocomplete_fields = ["subject"]
+    fields = [
+        "subject",
+        "name",
+        "hours",
+        "every_n_cycles",
+        "one_time",
+        "source",
+        "checked_on",
+    ]
 
 
 class AcceptedApprovalInline(admin.TabularInline):
+    formfield_overrides = HTTPS_URLS
     model = AcceptedApproval
     extra = 0
+    fields = ["body", "scope", "source", "checked_on"]
 
 
 @admin.register(BoardRule)
 class BoardRuleAdmin(admin.ModelAdmin):
+    formfield_overrides = HTTPS_URLS
     list_display = [
         "jurisdiction",
         "profession",
@@ -49,13 +64,20 @@ class BoardRuleAdmin(admin.ModelAdmin):
                     "fixed_month",
                     "fixed_day",
                     "cycle_note",
-                    "cycle_source",
+                    ("cycle_source", "cycle_checked_on"),
                 ]
             },
         ),
         (
             "Hours",
-            {"fields": ["hours_required", "first_cycle_hours", "first_cycle_note", "hours_source"]},
+            {
+                "fields": [
+                    "hours_required",
+                    "first_cycle_hours",
+                    "first_cycle_note",
+                    ("hours_source", "hours_checked_on"),
+                ]
+            },
         ),
         (
             "Self-study cap",
@@ -64,7 +86,7 @@ class BoardRuleAdmin(admin.ModelAdmin):
                     "self_study_status",
                     "self_study_cap_hours",
                     "self_study_kind",
-                    "self_study_source",
+                    ("self_study_source", "self_study_checked_on"),
                 ]
             },
         ),

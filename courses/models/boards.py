@@ -3,6 +3,8 @@ to renew, each fact with the public page it comes from and the date it was check
 the catalog, the course page and the transcript read these rules; none hard-codes a state.
 Where a fact could not be sourced it is recorded as unknown, never guessed."""
 
+from datetime import date
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -59,7 +61,10 @@ class BoardRule(models.Model):
     licence_titles = models.CharField(
         _("licence titles"), max_length=200, blank=True, help_text=_("e.g. LMHC, LPC")
     )
-    checked_on = models.DateField(_("checked on"))
+    checked_on = models.DateField(
+        _("checked on"),
+        help_text=_("The date the whole rule was last reviewed; each fact keeps its own date."),
+    )
 
     cycle_months = models.PositiveSmallIntegerField(
         _("renewal cycle (months)"),
@@ -88,6 +93,7 @@ class BoardRule(models.Model):
     )
     cycle_note = models.TextField(_("about the cycle"), blank=True)
     cycle_source = models.URLField(_("cycle: source"), max_length=500, blank=True)
+    cycle_checked_on = models.DateField(_("cycle: checked on"), null=True, blank=True)
 
     hours_required = models.DecimalField(
         _("CE hours per cycle"),
@@ -102,6 +108,7 @@ class BoardRule(models.Model):
     )
     first_cycle_note = models.TextField(_("about the first cycle"), blank=True)
     hours_source = models.URLField(_("hours: source"), max_length=500, blank=True)
+    hours_checked_on = models.DateField(_("hours: checked on"), null=True, blank=True)
 
     self_study_status = models.CharField(
         _("self-study cap"), max_length=8, choices=FactStatus.choices, default=FactStatus.UNKNOWN
@@ -120,6 +127,7 @@ class BoardRule(models.Model):
         help_text=_("self-study, online or home-study, as the board words it"),
     )
     self_study_source = models.URLField(_("self-study cap: source"), max_length=500, blank=True)
+    self_study_checked_on = models.DateField(_("self-study cap: checked on"), null=True, blank=True)
 
     approvals_status = models.CharField(
         _("accepted approvals"),
@@ -146,6 +154,16 @@ class BoardRule(models.Model):
     def __str__(self) -> str:
         return f"{self.get_jurisdiction_display()}: {self.get_profession_display()}"
 
+    @property
+    def oldest_check(self) -> date:
+        """The earliest date any of the rule's facts was checked: how stale the rule may be,
+        which the whole-rule review date alone would hide. Reads subjects and accepted
+        approvals through `.all()`, so a page listing rules should prefetch both."""
+        dates = [self.cycle_checked_on, self.hours_checked_on, self.self_study_checked_on]
+        dates += [requirement.checked_on for requirement in self.subjects.all()]
+        dates += [approval.checked_on for approval in self.accepted.all()]
+        return min(filter(None, dates), default=self.checked_on)
+
 
 class SubjectRequirement(models.Model):
     rule = models.ForeignKey(BoardRule, on_delete=models.CASCADE, related_name="subjects")
@@ -168,6 +186,7 @@ class SubjectRequirement(models.Model):
         help_text=_("Met once (e.g. a one-time suicide-risk course), not every cycle."),
     )
     source = models.URLField(_("source"), max_length=500)
+    checked_on = models.DateField(_("checked on"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("subject requirement")
@@ -183,6 +202,7 @@ class AcceptedApproval(models.Model):
     body = models.CharField(_("approval body"), max_length=20, choices=ApprovalBody.choices)
     scope = models.CharField(_("as the board puts it"), max_length=300, blank=True)
     source = models.URLField(_("source"), max_length=500)
+    checked_on = models.DateField(_("checked on"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("accepted approval")

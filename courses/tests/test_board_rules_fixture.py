@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.db.models import Q
 from django.urls import reverse
 
 from courses.management.commands.build_board_rules import render_fixture
@@ -74,6 +75,12 @@ def test_the_fixture_loads_with_its_requirements_and_approvals():
     assert BoardRule.objects.count() == len(rules())
     assert SubjectRequirement.objects.exclude(source__startswith="http").count() == 0
     assert AcceptedApproval.objects.exclude(source__startswith="http").count() == 0
+    # Every fact the sources looked at carries the date it was checked.
+    assert not BoardRule.objects.filter(
+        Q(cycle_checked_on=None) | Q(hours_checked_on=None) | Q(self_study_checked_on=None)
+    ).exists()
+    assert not SubjectRequirement.objects.filter(checked_on=None).exists()
+    assert not AcceptedApproval.objects.filter(checked_on=None).exists()
     # Loading again changes nothing.
     call_command("loaddata", FIXTURE, verbosity=0)
     assert BoardRule.objects.count() == len(rules())
@@ -117,6 +124,88 @@ checked_on = 2026-11-28
     assert "third-party copy (law.cornell.edu)" in rule["unknown_notes"]["hours"]
     assert rule["approvals_status"] == "unknown"
     assert not [o for o in fields if o["model"] == "courses.acceptedapproval"]
+
+
+def test_each_fact_keeps_its_own_checked_date_or_takes_the_rules(tmp_path):
+    (tmp_path / "NY.toml").write_text(
+        """
+jurisdiction = "NY"
+[[rules]]
+profession = "psychologist"
+board = "State Board for Psychology"
+checked_on = 2026-11-28
+  [rules.cycle]
+  months = 36
+  renewal = "issue_date"
+  source = "https://www.op.nysed.gov/registration"
+  checked_on = 2027-01-15
+  [rules.hours]
+  required = 36
+  source = "https://www.op.nysed.gov/ce"
+  [rules.self_study]
+  unknown = true
+  note = "No cap found on the CE page."
+  checked_on = 2026-12-02
+  [[rules.subjects]]
+  subject = "ethics"
+  name = "Ethics"
+  hours = 3
+  source = "https://www.op.nysed.gov/ce"
+  checked_on = 2027-02-01
+  [[rules.subjects]]
+  subject = "child-abuse"
+  name = "Child abuse identification"
+  hours = 2
+  source = "https://www.op.nysed.gov/ce"
+  [[rules.approvals]]
+  body = "APA"
+  source = "https://www.op.nysed.gov/providers"
+  [[rules.approvals]]
+  unknown = true
+  note = "Whether NBCC approval counts was not found."
+  checked_on = 2027-03-03
+""",
+        encoding="utf-8",
+    )
+
+    objects = json.loads(render_fixture(tmp_path))
+    rule = next(o["fields"] for o in objects if o["model"] == "courses.boardrule")
+    subjects = {
+        o["fields"]["name"]: o["fields"]["checked_on"]
+        for o in objects
+        if o["model"] == "courses.subjectrequirement"
+    }
+    approvals = [o["fields"] for o in objects if o["model"] == "courses.acceptedapproval"]
+
+    assert rule["checked_on"] == "2026-11-28"
+    assert rule["cycle_checked_on"] == "2027-01-15"
+    assert rule["hours_checked_on"] == "2026-11-28"
+    # An unknown fact is dated with the day it was looked for.
+    assert rule["self_study_status"] == "unknown"
+    assert rule["self_study_checked_on"] == "2026-12-02"
+    assert subjects == {"Ethics": "2027-02-01", "Child abuse identification": "2026-11-28"}
+    assert [(a["body"], a["checked_on"]) for a in approvals] == [("APA", "2026-11-28")]
+    assert "(looked for on 2027-03-03)" in rule["unknown_notes"]["approvals"]
+
+
+def test_a_fact_dated_with_anything_but_a_date_is_refused(tmp_path):
+    (tmp_path / "OH.toml").write_text(
+        """
+jurisdiction = "OH"
+[[rules]]
+profession = "psychologist"
+board = "Board"
+checked_on = 2026-11-28
+  [rules.hours]
+  required = 40
+  source = "https://psychology.ohio.gov/ce"
+  checked_on = "last week"
+""",
+        encoding="utf-8",
+    )
+
+    with pytest.raises(CommandError, match="hours checked_on: checked_on must be a date"):
+        render_fixture(tmp_path)
 
 
 def test_a_source_that_is_not_an_address_is_refused(tmp_path):

@@ -1,13 +1,14 @@
 """Builds fixtures/board_rules.json from the researched, readable sources in
 fixtures/boards/source/<JURISDICTION>.toml (format: fixtures/boards/FORMAT.md).
 
-Each fact keeps the public page it comes from; a fact that could not be sourced is recorded as
-unknown with a note of where it was looked for, never guessed. The JSON is what `loaddata` (and
-`make run`) loads; a test keeps it equal to what the sources build."""
+Each fact keeps the public page it comes from and the date it was checked (its own `checked_on`,
+else the rule's); a fact that could not be sourced is recorded as unknown with a note of where it
+was looked for, never guessed. The JSON is what `loaddata` (and `make run`) loads; a test keeps
+it equal to what the sources build."""
 
 import json
 import tomllib
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -70,6 +71,27 @@ def _url(value, where: str) -> str:
     return value
 
 
+def _date(value, where: str) -> date:
+    # TOML also has date-times, which are dates to Python: a check is dated by the day.
+    if not isinstance(value, date) or isinstance(value, datetime):
+        _fail(where, f"checked_on must be a date (YYYY-MM-DD), not {value!r}")
+    return value
+
+
+def _checked(table: dict | None, rule_checked: date, where: str) -> str | None:
+    """When the fact was checked: its own `checked_on`, else the rule's. An unknown fact was
+    looked for, so it is dated too; a fact with no table was never looked for, so it is not."""
+    if not table:
+        return None
+    return _date(table.get("checked_on", rule_checked), f"{where} checked_on").isoformat()
+
+
+def _looked_for(note: str, checked: str, rule_checked: date) -> str:
+    """An unknown subject or approval has no row to carry its date: the note carries it when it
+    differs from the rule's own."""
+    return note if checked == rule_checked.isoformat() else f"{note} (looked for on {checked})"
+
+
 def _hours(value, where: str) -> str:
     try:
         hours = Decimal(str(value))
@@ -126,9 +148,7 @@ def build(source: Path = SOURCE) -> list[dict]:
             where = f"{path.name} {profession}"
             if profession not in Profession.values:
                 _fail(where, f"unknown profession {profession!r}")
-            checked = entry.get("checked_on")
-            if not isinstance(checked, date):
-                _fail(where, "checked_on must be a date (YYYY-MM-DD)")
+            checked = _date(entry.get("checked_on"), where)
             notes: dict[str, str] = {}
             rule = {
                 "jurisdiction": jurisdiction,
@@ -142,14 +162,19 @@ def build(source: Path = SOURCE) -> list[dict]:
                 "fixed_day": None,
                 "cycle_note": "",
                 "cycle_source": "",
+                "cycle_checked_on": _checked(entry.get("cycle"), checked, f"{where} cycle"),
                 "hours_required": None,
                 "first_cycle_hours": None,
                 "first_cycle_note": "",
                 "hours_source": "",
+                "hours_checked_on": _checked(entry.get("hours"), checked, f"{where} hours"),
                 "self_study_status": FactStatus.UNKNOWN.value,
                 "self_study_cap_hours": None,
                 "self_study_kind": "",
                 "self_study_source": "",
+                "self_study_checked_on": _checked(
+                    entry.get("self_study"), checked, f"{where} self-study"
+                ),
                 "approvals_status": FactStatus.UNKNOWN.value,
                 "history_note": "",
             }
@@ -185,13 +210,15 @@ def build(source: Path = SOURCE) -> list[dict]:
                 rule["self_study_source"] = _url(study.get("source"), f"{where} self-study")
             rule_index = len(rules) + 1
             for item in entry.get("subjects", []):
+                label = item.get("name") or item.get("subject") or "subject"
+                item_checked = _checked(item, checked, f"{where} {label}")
                 if item.get("unknown") or _third_party(item.get("source")):
                     note = (
                         str(item.get("note", "")).strip()
                         if item.get("unknown")
                         else _unsourced_note(item)
                     )
-                    label = item.get("name") or item.get("subject") or "subject"
+                    note = _looked_for(note, item_checked, checked)
                     notes["subjects"] = " ".join(
                         filter(None, [notes.get("subjects"), f"{label}: {note}"])
                     )
@@ -213,27 +240,32 @@ def build(source: Path = SOURCE) -> list[dict]:
                         ),
                         "every_n_cycles": int(item.get("every_n_cycles", 1)),
                         "one_time": bool(item.get("one_time", False)),
+                        "checked_on": item_checked,
                         "source": _url(item.get("source"), f"{where} {slug}"),
                     }
                 )
             bodies = set()
             for item in entry.get("approvals", []):
+                item_checked = _checked(item, checked, f"{where} {item.get('body', 'approval')}")
                 if item.get("unknown") or _third_party(item.get("source")):
                     note = (
                         str(item.get("note", "")).strip()
                         if item.get("unknown")
                         else _unsourced_note(item)
                     )
+                    note = _looked_for(note, item_checked, checked)
                     notes["approvals"] = " ".join(filter(None, [notes.get("approvals"), note]))
                     continue
                 body = item.get("body")
                 if body not in ApprovalBody.values:
                     _fail(where, f"approval body must be one of {ApprovalBody.values}: {body!r}")
                 if body in bodies:
-                    # One row per body: a second mention adds its scope to the first.
+                    # One row per body: a second mention adds its scope to the first, and the
+                    # row is as fresh as the older of the two checks.
                     for row in accepted:
                         if row["rule"] == rule_index and row["body"] == body:
                             row["scope"] = f"{row['scope']}; {item.get('scope', '')}"[:300]
+                            row["checked_on"] = min(row["checked_on"], item_checked)
                     continue
                 bodies.add(body)
                 accepted.append(
@@ -241,6 +273,7 @@ def build(source: Path = SOURCE) -> list[dict]:
                         "rule": rule_index,
                         "body": body,
                         "scope": str(item.get("scope", "")).strip()[:300],
+                        "checked_on": item_checked,
                         "source": _url(item.get("source"), f"{where} {body}"),
                     }
                 )
