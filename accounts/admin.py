@@ -33,7 +33,14 @@ class UserEditForm(PrintedNameMixin, UserChangeForm):
 class LicenceInline(admin.TabularInline):
     model = Licence
     extra = 0
-    fields = ["profession", "jurisdiction", "jurisdiction_other", "number", "renewal_date"]
+    fields = [
+        "profession",
+        "jurisdiction",
+        "jurisdiction_other",
+        "number",
+        "issued_on",
+        "renewal_date",
+    ]
 
 
 @admin.register(User)

@@ -60,10 +60,12 @@ class LicenceForm(forms.ModelForm):
             "jurisdiction",
             "jurisdiction_other",
             "number",
+            "issued_on",
             "renewal_date",
             "hours_required",
         ]
         widgets = {
+            "issued_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "renewal_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "hours_required": forms.NumberInput(attrs={"step": "0.25", "min": "0"}),
         }
@@ -91,8 +93,9 @@ class LicenceForm(forms.ModelForm):
             Field("jurisdiction_other"),
             Field("number", autocomplete="off"),
             Div(
-                Div(Field("renewal_date"), css_class="col-md-6"),
-                Div(Field("hours_required"), css_class="col-md-6"),
+                Div(Field("issued_on"), css_class="col-md-4"),
+                Div(Field("renewal_date"), css_class="col-md-4"),
+                Div(Field("hours_required"), css_class="col-md-4"),
                 css_class="row",
             ),
         )

@@ -1,4 +1,5 @@
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
@@ -97,6 +98,14 @@ class Licence(models.Model):
         help_text=_("As your board issued it, letters and dashes included."),
     )
     renewal_date = models.DateField(_("renewal date"), null=True, blank=True)
+    # Boards count the first renewal from the day a licence was issued, and many ask fewer hours
+    # (or none) before it; some set every renewal date from it.
+    issued_on = models.DateField(
+        _("date first licensed"),
+        null=True,
+        blank=True,
+        help_text=_("The day this licence was first issued, as your board's lookup shows it."),
+    )
     hours_required = models.DecimalField(
         _("CE hours required per renewal cycle"),
         max_digits=5,
@@ -136,6 +145,19 @@ class Licence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_profession_display()}, {self.jurisdiction_name} #{self.number}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.issued_on is None:
+            return
+        if self.issued_on > timezone.localdate():
+            raise ValidationError(
+                {"issued_on": _("A licence cannot have been issued after today.")}
+            )
+        if self.renewal_date is not None and self.issued_on >= self.renewal_date:
+            raise ValidationError(
+                {"issued_on": _("The date first licensed comes before the renewal date.")}
+            )
 
     @property
     def jurisdiction_name(self) -> str:

@@ -48,6 +48,7 @@ def add_licence(
     jurisdiction_other: str = "",
     renewal_date: date | None = None,
     hours_required: Decimal | None = None,
+    issued_on: date | None = None,
 ) -> Licence:
     """Record a licence the learner holds; the same licence twice is refused."""
     licence = Licence(
@@ -58,6 +59,7 @@ def add_licence(
         number=number.strip(),
         renewal_date=renewal_date,
         hours_required=hours_required,
+        issued_on=issued_on,
     )
     _refuse_duplicate(user=user, licence=licence)
     return _save(licence=licence)
@@ -72,6 +74,7 @@ def update_licence(*, licence: Licence, **changes) -> Licence:
         "number",
         "renewal_date",
         "hours_required",
+        "issued_on",
     }
     unknown = set(changes) - allowed
     if unknown:

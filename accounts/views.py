@@ -4,11 +4,13 @@ the chosen jurisdiction and profession (`courses.selectors.boards`); the learner
 date and hours are what is stored."""
 
 import copy
+from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -49,12 +51,22 @@ def licence_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "accounts/licence_detail.html", {"licence": licence})
 
 
-def _rule_hint(jurisdiction: str, profession: str) -> dict:
+def _issue_date(value: str) -> date | None:
+    """The date first licensed as the form or the query gives it (YYYY-MM-DD); None when absent
+    or not a date, in the future, or too far back to be a licence's."""
+    try:
+        issued_on = date.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return issued_on if date(1900, 1, 1) <= issued_on <= timezone.localdate() else None
+
+
+def _rule_hint(jurisdiction: str, profession: str, issued_on: str = "") -> dict:
     """What the licence form shows for a jurisdiction and profession: the board's rule in words,
     or that the site has none. Nothing until both are chosen."""
     if jurisdiction not in Jurisdiction.values or profession not in Profession.values:
         return {"suggestion": None, "no_rule_hint": ""}
-    suggestion = renewal_suggestion(jurisdiction, profession)
+    suggestion = renewal_suggestion(jurisdiction, profession, issued_on=_issue_date(issued_on))
     return {
         "suggestion": suggestion,
         "no_rule_hint": "" if suggestion else no_rule_in_words(jurisdiction, profession),
@@ -69,7 +81,11 @@ def _suggesting(request: HttpRequest) -> bool:
 @require_http_methods(["GET", "POST"])
 def licence_add(request: HttpRequest) -> HttpResponse:
     submit_label = _("Add licence")
-    hint = _rule_hint(request.POST.get("jurisdiction", ""), request.POST.get("profession", ""))
+    hint = _rule_hint(
+        request.POST.get("jurisdiction", ""),
+        request.POST.get("profession", ""),
+        request.POST.get("issued_on", ""),
+    )
     if _suggesting(request):
         # The learner asked what the board's rule says: nothing is saved yet.
         form = LicenceForm.with_suggestion(
@@ -93,9 +109,17 @@ def licence_add(request: HttpRequest) -> HttpResponse:
 def licence_edit(request: HttpRequest, pk: int) -> HttpResponse:
     licence = get_object_or_404(licences_for(user=request.user), pk=pk)
     if request.method == "POST":
-        hint = _rule_hint(request.POST.get("jurisdiction", ""), request.POST.get("profession", ""))
+        hint = _rule_hint(
+            request.POST.get("jurisdiction", ""),
+            request.POST.get("profession", ""),
+            request.POST.get("issued_on", ""),
+        )
     else:
-        hint = _rule_hint(licence.jurisdiction, licence.profession)
+        hint = _rule_hint(
+            licence.jurisdiction,
+            licence.profession,
+            licence.issued_on.isoformat() if licence.issued_on else "",
+        )
     context = {"licence": licence, "adding": False, **hint}
     if _suggesting(request):
         form = LicenceForm.with_suggestion(
@@ -148,13 +172,16 @@ def licence_rules(request: HttpRequest) -> JsonResponse:
         problems["profession"] = _("Give a profession by its code: %(codes)s.") % {
             "codes": ", ".join(Profession.values)
         }
+    issued_on = request.GET.get("issued_on", "")
+    if issued_on and _issue_date(issued_on) is None:
+        problems["issued_on"] = _("Give the date first licensed as YYYY-MM-DD, not after today.")
     if problems:
         return _json_error(
             _("Choose a jurisdiction and a profession from the lists."),
             status=400,
             fields=problems,
         )
-    suggestion = renewal_suggestion(jurisdiction, profession)
+    suggestion = renewal_suggestion(jurisdiction, profession, issued_on=_issue_date(issued_on))
     if suggestion is None:
         return JsonResponse(
             {

@@ -32,6 +32,8 @@ ROLES = {
         ("courses", "logentry", ["view"]),
         # CE Broker rosters: generated, downloaded and marked posted; never edited or deleted.
         ("courses", "cebrokerroster", ["add", "view", "post"]),
+        # Only the CE Broker course number is editable on an approval outside its course.
+        ("courses", "courseapproval", ["change", "view"]),
         # Board rules are compliance facts: registrars keep them sourced and current.
         ("courses", "boardrule", ["add", "change", "view"]),
         ("courses", "subjectrequirement", ["add", "change", "delete", "view"]),

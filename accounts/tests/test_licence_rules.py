@@ -87,6 +87,98 @@ def test_a_yearly_fixed_date_suggests_the_next_renewal_date(client, time_machine
 
 
 @pytest.mark.parametrize(
+    ("issued", "renewal"),
+    [
+        ("2021-06-15", "2027-06-15"),  # two 24-month cycles after issue, the next one ahead
+        ("2024-02-29", "2028-02-29"),  # a leap-day licence renews on a leap day
+        ("2025-08-31", "2027-08-31"),
+        ("2026-11-28", "2028-11-28"),  # issued today: the first renewal is a cycle away
+    ],
+)
+def test_a_rule_counted_from_the_issue_date_suggests_the_renewal_date(
+    client, time_machine, issued, renewal
+):
+    time_machine.move_to("2026-11-28 15:00Z")
+    BoardRuleFactory(jurisdiction="IL", cycle_months=24, renewal_basis="issue_date")
+    query = {"jurisdiction": "IL", "profession": "professional_counselor"}
+
+    without = client.get(RULES, query).json()
+    data = client.get(RULES, {**query, "issued_on": issued}).json()
+
+    assert without["renewal_date"] is None
+    assert "counted from the date your licence was issued" in without["renewal"]
+    assert data["renewal_date"] == renewal
+    assert data["renewal_date_from_issue_date"] is True
+
+
+@pytest.mark.parametrize("issued", ["2027-01-01", "2025-02-30", "yesterday", "1850-01-01"])
+def test_a_bad_issue_date_answers_400_json(client, time_machine, issued):
+    time_machine.move_to("2026-11-28 15:00Z")
+    BoardRuleFactory(jurisdiction="IL", cycle_months=24, renewal_basis="issue_date")
+
+    response = client.get(
+        RULES, {"jurisdiction": "IL", "profession": "professional_counselor", "issued_on": issued}
+    )
+
+    assert response.status_code == 400
+    assert "issued_on" in response.json()["fields"]
+
+
+def test_without_script_the_issue_date_fills_in_the_renewal_date(learner_client, time_machine):
+    time_machine.move_to("2026-11-28 15:00Z")
+    BoardRuleFactory(jurisdiction="IL", cycle_months=24, renewal_basis="issue_date")
+
+    response = learner_client.post(
+        reverse("accounts:licence_add"),
+        {
+            "profession": "professional_counselor",
+            "jurisdiction": "IL",
+            "number": "",
+            "issued_on": "2025-08-31",
+            "renewal_date": "",
+            "hours_required": "",
+            "suggest": "1",
+        },
+    )
+
+    page = _text(response)
+    assert not Licence.objects.exists()
+    assert "your next renewal falls on August 31, 2027." in page
+    assert 'name="renewal_date" value="2027-08-31"' in page
+
+
+@pytest.mark.parametrize(
+    ("issued", "renewal", "message"),
+    [
+        ("2027-01-01", "2028-03-31", "A licence cannot have been issued after today."),
+        ("2026-05-01", "2026-04-30", "The date first licensed comes before the renewal date."),
+    ],
+)
+def test_an_impossible_issue_date_is_refused_and_nothing_is_lost(
+    learner_client, time_machine, issued, renewal, message
+):
+    time_machine.move_to("2026-11-28 15:00Z")
+
+    response = learner_client.post(
+        reverse("accounts:licence_add"),
+        {
+            "profession": "professional_counselor",
+            "jurisdiction": "FL",
+            "number": "MH 12345",
+            "issued_on": issued,
+            "renewal_date": renewal,
+            "hours_required": "30",
+        },
+    )
+
+    page = _text(response)
+    assert response.status_code == 200
+    assert message in page
+    assert not Licence.objects.exists()
+    assert 'name="number" value="MH 12345"' in page
+
+
+@pytest.mark.parametrize(
     ("facts", "renewal", "hours"),
     [
         (

@@ -322,6 +322,50 @@ class CourseAdmin(admin.ModelAdmin):
             )
 
 
+@admin.register(CourseApproval)
+class CourseApprovalAdmin(admin.ModelAdmin):
+    """Approvals across courses, where a registrar records the course number CE Broker issued.
+    That number is all that changes here: the approval itself is authored on its course, and
+    stays as offered once certificates were issued; the number is reported, never printed."""
+
+    list_display = [
+        "course",
+        "accreditor",
+        "hours",
+        "credit_type",
+        "valid_from",
+        "valid_until",
+        "ce_broker_course_number",
+    ]
+    list_filter = ["accreditor"]
+    list_select_related = ["course", "accreditor"]
+    search_fields = ["course__title", "course__slug", "approval_code", "ce_broker_course_number"]
+    fields = [
+        "course",
+        "accreditor",
+        "hours",
+        "credit_type",
+        "approval_code",
+        "valid_from",
+        "valid_until",
+        "ce_broker_course_number",
+    ]
+    readonly_fields = [f for f in fields if f != "ce_broker_course_number"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        approvals.set_ce_broker_course_number(
+            approval=obj,
+            number=form.cleaned_data["ce_broker_course_number"],
+            acting_user=request.user,
+        )
+
+
 @admin.register(Policy)
 class PolicyAdmin(admin.ModelAdmin):
     list_display = ["title", "kind", "updated_at"]

@@ -212,8 +212,8 @@ _FLORIDA_NUMBER = re.compile(r"([A-Z]+)([0-9]+)")
 
 def _florida_licence(number: str, profession: CeBrokerProfession) -> str:
     """Florida's lookup shows a licence as its profession's letters then digits, upper case, no
-    spaces or dashes (MH12345). CE Broker matches the full number against it (its roster service
-    stopped taking the digits alone in 2021:
+    spaces or dashes (MH12345). CE Broker matches the full number against it (since 5 September
+    2021 its roster service asks for the full number as the state's lookup shows it:
     https://help.cebroker.com/hc/en-us/articles/15226511846292-Web-Service-Roster-posting-update-Role-1-to-Role-2),
     so the letters are kept, and a number without them, with other letters or with anything else
     in it is refused rather than guessed at."""

@@ -302,8 +302,10 @@ class RenewalSuggestion:
     rule: BoardRule
     renewal: str
     hours: str
-    # A date only where the rule fixes it exactly (a yearly cycle on a fixed day).
+    # A date only where the rule fixes it exactly: a yearly cycle on a fixed day, or a cycle
+    # counted from the issue date the learner gave.
     renewal_date: date | None
+    from_issue_date: bool = False
 
     @property
     def hours_required(self) -> Decimal | None:
@@ -324,6 +326,7 @@ class RenewalSuggestion:
             "renewal_basis": self.rule.renewal_basis,
             "renewal": self.renewal,
             "renewal_date": self.renewal_date.isoformat() if self.renewal_date else None,
+            "renewal_date_from_issue_date": self.from_issue_date and self.renewal_date is not None,
             "hours_required": (
                 _hours(self.rule.hours_required) if self.rule.hours_required is not None else None
             ),
@@ -332,25 +335,38 @@ class RenewalSuggestion:
         }
 
 
-def _next_fixed_date(rule: BoardRule, on: date) -> date | None:
-    if not (
+def next_renewal_date(rule: BoardRule, on: date, *, issued_on: date | None = None) -> date | None:
+    """The next renewal date (on or after `on`) the rule fixes exactly: a yearly cycle on a fixed
+    day, or a cycle counted from the licence's issue date where the learner gave it. None where
+    the rule alone cannot say (a longer cycle on a fixed day falls in odd or even years by
+    licence; a birth month is not asked for)."""
+    if not rule.cycle_months:
+        return None
+    if rule.renewal_basis == RenewalBasis.ISSUE_DATE and issued_on is not None:
+        # Every renewal is counted from the issue date itself, so 29 February and month ends
+        # land on the same day of the month each cycle (clamped where the month is shorter).
+        number = max(1, _cycle_number(issued_on, rule.cycle_months, on))
+        return add_months(issued_on, number * rule.cycle_months)
+    if (
         rule.renewal_basis == RenewalBasis.FIXED_DATE
         and rule.fixed_month
         and rule.fixed_day
         and rule.cycle_months == 12
     ):
-        # A longer cycle on a fixed day (odd years, even years) depends on the licence.
-        return None
-    for year in (on.year, on.year + 1):
-        last = calendar.monthrange(year, rule.fixed_month)[1]
-        candidate = date(year, rule.fixed_month, min(rule.fixed_day, last))
-        if candidate >= on:
-            return candidate
-    return None  # pragma: no cover - next year's date is always later
+        for year in (on.year, on.year + 1):
+            last = calendar.monthrange(year, rule.fixed_month)[1]
+            candidate = date(year, rule.fixed_month, min(rule.fixed_day, last))
+            if candidate >= on:
+                return candidate
+    return None
 
 
 def renewal_suggestion(
-    jurisdiction: str, profession: str, *, on: date | None = None
+    jurisdiction: str,
+    profession: str,
+    *,
+    on: date | None = None,
+    issued_on: date | None = None,
 ) -> RenewalSuggestion | None:
     """How the renewal date is set and the hours, in words, with the date the rule was checked;
     None where the site has no rule for this board."""
@@ -359,16 +375,19 @@ def renewal_suggestion(
     rule = _rules(accepted=False).filter(jurisdiction=jurisdiction, profession=profession).first()
     if rule is None:
         return None
-    return suggestion_from(rule, on=on)
+    return suggestion_from(rule, on=on, issued_on=issued_on)
 
 
-def suggestion_from(rule: BoardRule, *, on: date | None = None) -> RenewalSuggestion:
+def suggestion_from(
+    rule: BoardRule, *, on: date | None = None, issued_on: date | None = None
+) -> RenewalSuggestion:
     """The suggestion from a rule already fetched with its subject requirements."""
     return RenewalSuggestion(
         rule=rule,
         renewal=renewal_in_words(rule),
         hours=hours_in_words(rule),
-        renewal_date=_next_fixed_date(rule, on or timezone.localdate()),
+        renewal_date=next_renewal_date(rule, on or timezone.localdate(), issued_on=issued_on),
+        from_issue_date=issued_on is not None and rule.renewal_basis == RenewalBasis.ISSUE_DATE,
     )
 
 

@@ -256,6 +256,10 @@ class LicenceTotal:
     days_left: int | None = None
     # The renewal date is more than one cycle away: today is before the cycle's first day.
     renewal_far_ahead: bool = False
+    # The licence was issued within the current cycle: the board's first-renewal rule applies.
+    first_cycle: bool = False
+    # The hours the board's rule asks this cycle (its first-renewal hours in the first cycle).
+    board_hours: Decimal | None = None
 
     @property
     def cycle_start(self) -> date | None:
@@ -284,12 +288,10 @@ class LicenceTotal:
     @property
     def board_hours_differ(self) -> bool:
         """The learner's own hours differ from the board's rule (both are shown)."""
-        rule = self.rule
         return bool(
-            rule
-            and rule.hours_required is not None
+            self.board_hours is not None
             and self.licence.hours_required is not None
-            and rule.hours_required != self.licence.hours_required
+            and self.board_hours != self.licence.hours_required
         )
 
 
@@ -368,18 +370,26 @@ def _licence_total(
         rule=rule,
         hours=sum((c.hours for c in credits if not c.not_accepted), Decimal(0)),
     )
+    cycle = cycle_for(licence, rule, today)
+    # The first renewal: the licence was issued within the current cycle.
+    total.first_cycle = bool(cycle and licence.issued_on and licence.issued_on in cycle)
+    if rule is not None:
+        total.board_hours = rule.hours_required
+        if total.first_cycle and rule.first_cycle_hours is not None:
+            total.board_hours = rule.first_cycle_hours
     if licence.hours_required is not None:
         total.required = licence.hours_required
-    elif rule is not None and rule.hours_required is not None:
-        total.required, total.required_from_board = rule.hours_required, True
-    cycle = cycle_for(licence, rule, today)
+    elif total.board_hours is not None:
+        total.required, total.required_from_board = total.board_hours, True
     if cycle is None:
         return total
     total.cycle = cycle
     total.days_left = cycle.days_left(today)
     total.renewal_far_ahead = today < cycle.start
     current = [c for c in credits if c.completion_date in cycle]
-    total.current = _cycle_total(cycle, current, rule, with_subjects=True)
+    # A board that asks no hours before the first renewal asks no subject hours either.
+    exempt = total.first_cycle and rule is not None and rule.first_cycle_hours == 0
+    total.current = _cycle_total(cycle, current, rule, with_subjects=not exempt)
     past: dict[date, tuple[Cycle, list[CreditLine]]] = {}
     for credit in credits:
         if credit.completion_date < cycle.start:

@@ -12,6 +12,7 @@ APPROVAL_FIELDS = [
     "hours",
     "credit_type",
     "approval_code",
+    "ce_broker_course_number",
     "valid_from",
     "valid_until",
 ]
@@ -66,3 +67,30 @@ def record_accreditor_change(
         subject=accreditor,
         data={"values": _values(accreditor, ACCREDITOR_FIELDS), "changed": changed},
     )
+
+
+@transaction.atomic
+def set_ce_broker_course_number(
+    *, approval: CourseApproval, number: str, acting_user: User
+) -> CourseApproval:
+    """Record the course tracking number CE Broker issued for an approval. CE Broker often
+    issues it after learners have completed (and certificates froze the course), and no
+    certificate prints it, so it stays editable when the approval's content no longer is."""
+    approval = CourseApproval.objects.select_for_update().get(pk=approval.pk)
+    before = approval.ce_broker_course_number
+    approval.ce_broker_course_number = number.strip()
+    approval.full_clean(exclude=["course", "accreditor"], validate_unique=False)
+    if approval.ce_broker_course_number == before:
+        return approval
+    approval.save(update_fields=["ce_broker_course_number"])
+    audit.record(
+        "course.approval_changed",
+        actor=acting_user,
+        subject=approval.course,
+        data={
+            "approval": _values(approval, APPROVAL_FIELDS),
+            "changed": ["ce_broker_course_number"],
+            "before": {"ce_broker_course_number": before},
+        },
+    )
+    return approval

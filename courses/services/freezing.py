@@ -23,6 +23,9 @@ from courses.models import (
 
 # A course's own fields that are not content: its place in the catalog and its lifecycle.
 COURSE_LIFECYCLE_FIELDS = {"status", "published_at", "archived_at", "updated_at", "created_at"}
+# An approval's fields that no learner saw and no certificate prints: CE Broker issues its course
+# number when the provider registers the course, often after the first completions.
+APPROVAL_REPORTING_FIELDS = {"ce_broker_course_number"}
 # What an episode contributes to the lessons learners heard.
 EPISODE_CONTENT_FIELDS = ["media_url", "media_type", "media_mime_type", "duration_seconds"]
 
@@ -98,8 +101,29 @@ def _course_ids(instance: Model) -> set[int]:
     return {i for i in ids if i is not None}
 
 
-def _guard_content(sender, instance, raw: bool = False, **kwargs) -> None:
+def _only_reporting_fields(instance: CourseApproval, update_fields) -> bool:
+    """Whether this save of an approval changes only what is reported to CE Broker."""
+    if instance.pk is None:
+        return False
+    if update_fields is not None:
+        return set(update_fields) <= APPROVAL_REPORTING_FIELDS
+    content = [
+        f.attname
+        for f in CourseApproval._meta.concrete_fields
+        if f.name not in APPROVAL_REPORTING_FIELDS
+    ]
+    stored = CourseApproval.objects.filter(pk=instance.pk).values(*content).first()
+    return stored is not None and all(stored[f] == getattr(instance, f) for f in content)
+
+
+def _guard_content(sender, instance, raw: bool = False, update_fields=None, **kwargs) -> None:
     if raw:  # loading fixtures
+        return
+    if (
+        sender is CourseApproval
+        and kwargs.get("signal") is pre_save
+        and _only_reporting_fields(instance, update_fields)
+    ):
         return
     for course_id in _course_ids(instance):
         if is_frozen(course_id):

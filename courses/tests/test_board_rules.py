@@ -10,16 +10,18 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
-from accounts.tests.factories import LicenceFactory
+from accounts.tests.factories import LicenceFactory, UserFactory
 from courses.credentials_record import CertificateRecord, record_of
 from courses.selectors import cycle_for, transcript_of
 from courses.selectors.boards import add_months
 from courses.services import credentials
 from courses.tests.factories import (
+    AcceptedApprovalFactory,
     AccreditorFactory,
     ApprovalFactory,
     BoardRuleFactory,
@@ -414,6 +416,66 @@ def test_the_learners_own_hours_override_the_boards(learner_client, learner):
     assert "You entered 40 hours; the board's rule says 30. Your figure is used." in mine
 
 
+# --- The first renewal ---------------------------------------------------------------------------
+
+
+def test_the_first_renewal_asks_the_boards_first_cycle_hours(learner_client, learner):
+    BoardRuleFactory(
+        jurisdiction="IL",
+        hours_required=Decimal("30"),
+        first_cycle_hours=Decimal("0"),
+        first_cycle_note="No CE is required for the first renewal.",
+    )
+    requirement = SubjectRequirementFactory(
+        rule=BoardRuleFactory(jurisdiction="IL", profession="clinical_social_worker"),
+        name="Ethics (test)",
+        hours=Decimal("3"),
+    )
+    new = LicenceFactory(
+        user=learner,
+        jurisdiction="IL",
+        issued_on=date(2026, 2, 1),
+        renewal_date=date(2027, 11, 30),
+    )
+    seasoned = LicenceFactory(
+        user=learner,
+        jurisdiction="IL",
+        profession="clinical_social_worker",
+        issued_on=date(2019, 5, 1),
+        renewal_date=date(2027, 11, 30),
+    )
+
+    page = page_of(learner_client)
+
+    first = section(page, new)
+    assert "You were first licensed on Feb 1, 2026, in this cycle" in first
+    assert "It asks 0 CE hours for the first renewal. No subject hours are due before it" in first
+    assert "none: requirement met" in first
+    assert "(your board's hours; you have not entered your own)" in first
+    later = section(page, seasoned)
+    assert "first licensed" not in later
+    assert "<strong>30</strong> of 30" in later
+    assert requirement.name in later
+    assert "first-renewal rule applies (0 hours)" in " ".join(pdf_pages(learner_client))
+
+
+def test_without_an_issue_date_the_first_renewal_rule_is_offered_not_applied(
+    learner_client, learner
+):
+    BoardRuleFactory(
+        hours_required=Decimal("30"),
+        first_cycle_hours=Decimal("0"),
+        first_cycle_note="No CE is required for the first renewal.",
+    )
+    licence = LicenceFactory(user=learner, renewal_date=date(2027, 3, 31))
+
+    mine = section(page_of(learner_client), licence)
+
+    assert "If this is your first renewal: No CE is required for the first renewal." in mine
+    assert "Add the date you were first licensed</a> and the transcript applies it." in mine
+    assert "<strong>30</strong> of 30" in mine
+
+
 # --- The record carries what the rules ask -------------------------------------------------------
 
 
@@ -540,3 +602,66 @@ def test_transcript_of_reads_the_same_numbers_the_page_shows(learner):
     assert [(p.end, p.counted) for p in total.past] == [(date(2026, 3, 31), Decimal("2"))]
     assert total.remaining == Decimal("29")
     assert total.days_left == (date(2028, 3, 31) - TODAY).days
+
+
+# --- Dates checked, per fact ---------------------------------------------------------------------
+
+
+def test_a_rule_is_as_fresh_as_its_oldest_checked_fact():
+    rule = BoardRuleFactory(
+        checked_on=date(2026, 11, 28),
+        cycle_checked_on=date(2026, 11, 20),
+        hours_checked_on=date(2026, 11, 28),
+    )
+    requirement = SubjectRequirementFactory(rule=rule, checked_on=date(2026, 9, 1))
+
+    assert rule.oldest_check == date(2026, 9, 1)
+
+    requirement.delete()
+    assert rule.oldest_check == date(2026, 11, 20)
+
+
+def test_a_rule_whose_facts_carry_no_date_falls_back_to_its_review_date():
+    assert BoardRuleFactory(checked_on=date(2026, 11, 28)).oldest_check == date(2026, 11, 28)
+
+
+def test_the_admin_shows_each_facts_date_beside_its_source(client, settings):
+    settings.CEU_REQUIRE_STAFF_MFA = False  # the two-factor gate has its own tests
+    rule = BoardRuleFactory(
+        cycle_checked_on=date(2026, 10, 1),
+        hours_checked_on=date(2026, 10, 2),
+        self_study_status="known",
+        self_study_cap_hours=Decimal("12"),
+        self_study_source="https://example.org/board/self-study",
+        self_study_checked_on=date(2026, 10, 3),
+    )
+    SubjectRequirementFactory(rule=rule, checked_on=date(2026, 10, 4))
+    AcceptedApprovalFactory(rule=rule, checked_on=date(2026, 10, 5))
+    # Registrars keep board rules current.
+    registrar = UserFactory(is_staff=True)
+    registrar.groups.add(Group.objects.get(name="Registrars"))
+    client.force_login(registrar)
+
+    response = client.get(reverse("admin:courses_boardrule_change", args=[rule.pk]))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    for fact, source, checked in [
+        ("cycle", "https://example.org/board/renewal", "2026-10-01"),
+        ("hours", "https://example.org/board/ce", "2026-10-02"),
+        ("self_study", "https://example.org/board/self-study", "2026-10-03"),
+    ]:
+        start = html.index(f'class="form-row field-{fact}_source field-{fact}_checked_on"')
+        row = html[start : html.index('class="form-row', start + 1)]
+        assert f'value="{source}"' in row, fact
+        assert f'value="{checked}"' in row, fact
+    for inline, checked in [("subjects", "2026-10-04"), ("accepted", "2026-10-05")]:
+        start = html.index(f'id="{inline}-0"')
+        row = html[start : html.index("</tr>", start)]
+        assert re.search(
+            # The date's cell comes right after the source's, and holds the date.
+            rf'<td class="field-source">.*?</td>\s*<td class="field-checked_on">'
+            rf'(?:(?!</td>).)*value="{checked}"',
+            row,
+            re.DOTALL,
+        ), inline

@@ -301,6 +301,63 @@ def test_the_course_number_is_the_approvals_own_not_its_approval_code(registrar_
     assert "No completion in Florida is there to report to CE Broker." in response.content.decode()
 
 
+def test_a_registrar_records_a_ce_broker_number_issued_after_completions(
+    registrar_client, registrar, world
+):
+    # CE Broker issued the NBCC course's number only after learners had completed (so its
+    # content is frozen); without it the completion cannot be reported.
+    approval = world.nbcc_only.approvals.get()
+    url = reverse("admin:courses_courseapproval_change", args=[approval.pk])
+
+    page = registrar_client.get(url).content.decode()
+    bad = registrar_client.post(url, {"ce_broker_course_number": "CE-12"})
+    saved = registrar_client.post(url, {"ce_broker_course_number": "20-777001", "hours": "9"})
+
+    assert 'name="ce_broker_course_number"' in page
+    assert 'name="hours"' not in page  # the approval itself stays as offered
+    assert bad.status_code == 200
+    assert "CE Broker&#x27;s course tracking number: digits" in bad.content.decode()
+    assert saved.status_code == 302
+    approval.refresh_from_db()
+    assert (approval.ce_broker_course_number, approval.hours) == ("20-777001", Decimal(1))
+    entry = LogEntry.objects.filter(action="course.approval_changed").latest("pk")
+    assert entry.actor == registrar
+    assert entry.data["changed"] == ["ce_broker_course_number"]
+    assert entry.data["before"] == {"ce_broker_course_number": ""}
+    generate(registrar_client, course=world.nbcc_only.pk)
+    assert the_roster().rows == [
+        ["1234", "777001", "", "", "MH555", "2026-01-16", "State=FL", "Profession=MH"]
+    ]
+
+
+def test_the_ce_broker_number_is_the_only_change_a_frozen_approval_takes(world):
+    from courses.services.freezing import FrozenContent
+
+    approval = world.course.approvals.get(ce_broker_course_number="20-123456")
+    approval.ce_broker_course_number = "20-123457"
+    approval.save()
+    approval.hours = Decimal("0.5")
+
+    with pytest.raises(FrozenContent):
+        approval.save()
+    with pytest.raises(FrozenContent):
+        approval.save(update_fields=["hours", "ce_broker_course_number"])
+    approval.refresh_from_db()
+    assert (approval.ce_broker_course_number, approval.hours) == ("20-123457", Decimal(1))
+
+
+def test_approvals_are_not_added_or_removed_outside_their_course(registrar_client, world):
+    approval = world.nbcc_only.approvals.get()
+
+    add = registrar_client.get(reverse("admin:courses_courseapproval_add"))
+    delete = registrar_client.get(
+        reverse("admin:courses_courseapproval_delete", args=[approval.pk])
+    )
+
+    assert add.status_code == 403
+    assert delete.status_code == 403
+
+
 # --- The file, as CE Broker's upload takes it ---------------------------------------------------
 
 

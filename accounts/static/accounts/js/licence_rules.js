@@ -9,6 +9,7 @@
   const jurisdiction = document.getElementById("id_jurisdiction");
   const hours = document.getElementById("id_hours_required");
   const renewal = document.getElementById("id_renewal_date");
+  const issued = document.getElementById("id_issued_on");
   if (!box || !profession || !jurisdiction || !box.dataset.rulesUrl) return;
   document.querySelectorAll("[data-suggest-button]").forEach((button) => {
     button.hidden = true;
@@ -53,9 +54,12 @@
       return;
     }
     hint.className = "alert alert-info small mb-0";
-    const renewalText = data.renewal_date
-      ? `${data.renewal} Next renewal date on this rule: ${longDate(data.renewal_date)}.`
-      : data.renewal;
+    let renewalText = data.renewal;
+    if (data.renewal_date && data.renewal_date_from_issue_date) {
+      renewalText += ` Counted from the date you were first licensed, your next renewal falls on ${longDate(data.renewal_date)}.`;
+    } else if (data.renewal_date) {
+      renewalText += ` Next renewal date on this rule: ${longDate(data.renewal_date)}.`;
+    }
     const finalWord = document.createElement("strong");
     finalWord.textContent = data.final_word;
     hint.append(
@@ -100,6 +104,12 @@
       jurisdiction: jurisdiction.value,
       profession: profession.value,
     });
+    // A date the browser has not finished parsing reads as ""; only a whole past date is sent
+    // (the form itself says why a future one is refused when it is saved).
+    const today = new Date().toLocaleDateString("en-CA");
+    if (issued && /^\d{4}-\d{2}-\d{2}$/.test(issued.value) && issued.value <= today) {
+      query.set("issued_on", issued.value);
+    }
     let data = null;
     try {
       const response = await fetch(`${box.dataset.rulesUrl}?${query}`, {
@@ -115,4 +125,5 @@
 
   profession.addEventListener("change", update);
   jurisdiction.addEventListener("change", update);
+  if (issued) issued.addEventListener("change", update);
 })();
