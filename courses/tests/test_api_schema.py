@@ -700,8 +700,10 @@ def test_the_body_is_read_as_json_whatever_it_is_labelled(
 # --- Rate limit ----------------------------------------------------------------------------------
 
 
-def test_a_rate_limited_client_gets_the_documented_error(api, issued, settings):
+def test_a_rate_limited_client_gets_the_documented_error(api, issued, settings, time_machine):
     settings.CEU_RATE_LIMITS = {**UNLIMITED, "verify_api": 2}
+    # The limit counts per minute: mid-minute, with the clock still, no new minute resets it.
+    time_machine.move_to(timezone.now().replace(second=30), tick=False)
     one = api[ONE_PATH]["GET"].Case(path_parameters={"code": issued.valid.code})
     many = api[MANY_PATH]["POST"].Case(body={"codes": [issued.valid.code]}, media_type=JSON)
 
