@@ -1,7 +1,8 @@
 """The learner's transcript as a PDF: every certificate with its credit, and per licence its
 board's rule, the current renewal cycle and what is still needed, and the past cycles; every
-page says the board has the final word. Rendered with the certificate's locked-down fetcher
-(static files only, nothing from the network)."""
+page says the board has the final word. Rendered like the certificate: the locked-down fetcher
+(static files only, nothing from the network), the thread's font configuration, PDF/A-3b and
+tagged, the learner's name with its ActualText."""
 
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -9,7 +10,13 @@ from weasyprint import HTML
 
 from accounts.models import User
 from courses.selectors import transcript_of
-from courses.services.certificate_pdf import StaticFilesOnlyFetcher, static_base_url
+from courses.services import pdf_tagging
+from courses.services.certificate_pdf import (
+    PDF_OPTIONS,
+    StaticFilesOnlyFetcher,
+    static_base_url,
+    thread_font_config,
+)
 
 
 def render_transcript_pdf(*, user: User) -> bytes:
@@ -18,4 +25,4 @@ def render_transcript_pdf(*, user: User) -> bytes:
     html = render_to_string("pdf/transcript.html", context)
     return HTML(
         string=html, base_url=static_base_url(), url_fetcher=StaticFilesOnlyFetcher()
-    ).write_pdf()
+    ).write_pdf(font_config=thread_font_config(), finisher=pdf_tagging.finish, **PDF_OPTIONS)
