@@ -10,6 +10,11 @@ urlpatterns = [
     path("courses/<slug:slug>/enroll/", learning.enroll, name="enroll"),
     path("courses/<slug:slug>/lessons/<int:position>/", learning.lesson, name="lesson"),
     path(
+        "courses/<slug:slug>/lessons/<int:position>/captions.vtt",
+        learning.lesson_captions,
+        name="lesson_captions",
+    ),
+    path(
         "courses/<slug:slug>/lessons/<int:position>/heartbeat/",
         learning.heartbeat,
         name="heartbeat",

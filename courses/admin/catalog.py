@@ -28,6 +28,7 @@ from courses.models import (
 )
 from courses.services import approvals, freezing, publishing
 
+from .captions import EpisodeCaptionsAdminMixin
 from .importing import import_episode
 from .offered import content_as_offered_view
 from .reports import ce_broker_csv, completion_roster_csv, course_report_view
@@ -83,7 +84,7 @@ class TopicAdmin(admin.ModelAdmin):
 
 
 @admin.register(Episode)
-class EpisodeAdmin(admin.ModelAdmin):
+class EpisodeAdmin(EpisodeCaptionsAdminMixin, admin.ModelAdmin):
     formfield_overrides = HTTPS_URLS
     list_display = ["title", "show", "published_on", "duration_seconds"]
     search_fields = ["title", "show"]

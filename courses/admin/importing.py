@@ -14,6 +14,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from courses.models import Course
+from courses.services.captions import (
+    MAX_CAPTIONS_BYTES,
+    CaptionsError,
+    Cue,
+    check_size,
+    read_captions,
+    set_episode_captions,
+)
 from courses.services.importing import MAX_CHAPTERS, MAX_TEXT_BYTES, ShowNotesError, import_course
 
 ALLOWED_ENDINGS = (".txt", ".md", ".markdown", ".text")
@@ -50,6 +58,17 @@ class ImportEpisodeForm(forms.Form):
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": ".txt,.md,.markdown,text/plain"}),
         help_text=gettext_lazy("A .txt or .md file in UTF-8, at most 1 MB."),
+    )
+    captions = forms.FileField(
+        label=gettext_lazy("Transcript"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".vtt,.srt,text/vtt"}),
+        help_text=gettext_lazy(
+            "The episode's transcript with its timings, as a WebVTT (.vtt) or SubRip (.srt) "
+            "file in UTF-8, at most 1 MB. Each lesson shows its chapter's part as captions and "
+            "a transcript; a recorded course publishes only with them. Can be added later on "
+            "the episode."
+        ),
     )
     title = forms.CharField(
         label=gettext_lazy("Course title"),
@@ -109,6 +128,18 @@ class ImportEpisodeForm(forms.Form):
                 _("The file is not UTF-8 text: save it as UTF-8 and upload it again.")
             ) from exc
 
+    def clean_captions(self) -> tuple[str, list[Cue]] | None:
+        upload = self.cleaned_data.get("captions")
+        if not upload:
+            return None
+        try:
+            check_size(upload.size)
+            # Never more than can be refused, whatever the upload said its size was.
+            data = upload.read(MAX_CAPTIONS_BYTES + 1)
+            return upload.name, read_captions(data, filename=upload.name)
+        except CaptionsError as exc:
+            raise ValidationError(str(exc)) from exc
+
     def clean_media_url(self) -> str:
         value = self.cleaned_data["media_url"].strip()
         if not value or (value.startswith("/") and not value.startswith("//")):
@@ -161,17 +192,33 @@ def import_episode(request: HttpRequest, admin_site) -> HttpResponse:
                         duration_seconds=data["duration"],
                         acting_user=request.user,
                     )
+                    if data["captions"] is not None:
+                        # Checked against the episode's length, known only once imported; a
+                        # refusal takes the whole import back with it.
+                        name, cues = data["captions"]
+                        set_episode_captions(
+                            episode=course.episode,
+                            cues=cues,
+                            source_name=name,
+                            acting_user=request.user,
+                        )
                     model_admin = admin_site.get_model_admin(Course)
                     model_admin.log_addition(request, course, _("Imported from show notes."))
             except ShowNotesError as exc:
                 form.add_error(None, str(exc))
+            except CaptionsError as exc:
+                form.add_error("captions", str(exc))
             else:
                 chapters = course.lessons.count()
-                messages.success(
-                    request,
-                    _("Imported %(n)d chapters as a draft: %(title)s")
-                    % {"n": chapters, "title": course.title},
-                )
+                imported = _("Imported %(n)d chapters as a draft: %(title)s") % {
+                    "n": chapters,
+                    "title": course.title,
+                }
+                if data["captions"] is not None:
+                    imported += _(", captioned from the transcript (%(n)d cues).") % {
+                        "n": len(data["captions"][1])
+                    }
+                messages.success(request, imported)
                 if not course.episode.duration_seconds:
                     messages.warning(
                         request,
@@ -196,6 +243,7 @@ def import_episode(request: HttpRequest, admin_site) -> HttpResponse:
         "form": form,
         "fieldsets": [
             (_("Show notes"), [form["notes"], form["file"]]),
+            (_("Transcript (optional)"), [form["captions"]]),
             (
                 _("Course and episode (optional)"),
                 [form["title"], form["media_url"], form["duration"]],

@@ -5,6 +5,7 @@ import uuid
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -198,6 +199,22 @@ class Episode(models.Model):
     media_mime_type = models.CharField(_("media MIME type"), max_length=60, default="audio/ogg")
     duration_seconds = models.PositiveIntegerField(_("duration (seconds)"))
     source_url = models.URLField(_("episode page"), blank=True)
+    # The episode's transcript with its timings, as normalised WebVTT (courses.services.captions
+    # writes it); each lesson plays and captions its chapter's slice of it. Content, like the
+    # media: frozen with it once certificates were issued.
+    captions = models.TextField(_("captions (WebVTT)"), blank=True, editable=False)
+    captions_updated_at = models.DateTimeField(
+        _("captions uploaded"), null=True, blank=True, editable=False
+    )
+    captions_updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("captions uploaded by"),
+    )
     history = HistoricalRecords()
 
     class Meta:

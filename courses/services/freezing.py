@@ -26,8 +26,14 @@ COURSE_LIFECYCLE_FIELDS = {"status", "published_at", "archived_at", "updated_at"
 # An approval's fields that no learner saw and no certificate prints: CE Broker issues its course
 # number when the provider registers the course, often after the first completions.
 APPROVAL_REPORTING_FIELDS = {"ce_broker_course_number"}
-# What an episode contributes to the lessons learners heard.
-EPISODE_CONTENT_FIELDS = ["media_url", "media_type", "media_mime_type", "duration_seconds"]
+# What an episode contributes to the lessons learners heard, and read in their captions.
+EPISODE_CONTENT_FIELDS = [
+    "media_url",
+    "media_type",
+    "media_mime_type",
+    "duration_seconds",
+    "captions",
+]
 
 
 class FrozenContent(Exception):

@@ -21,6 +21,7 @@ from courses.models import (
 from courses.selectors import current_approvals
 from courses.services import audit
 from courses.services.assessment import required_questions
+from courses.services.captions import caption_problems
 from courses.services.catalog import credit_problems, media_problems
 
 MINIMUM_OBJECTIVES = 3
@@ -88,6 +89,7 @@ def publish_checklist(course: Course) -> list[str]:
         problems.append(_("The credit calculation: media minutes or a reading word count."))
     problems.extend(credit_problems(course, lessons))
     problems.extend(media_problems(course, lessons))
+    problems.extend(caption_problems(course, lessons))
     if course.pass_mark < settings.CEU_MIN_PASS_MARK:
         problems.append(
             _("A pass mark of at least %(floor)d %% (it is %(mark)d %%).")

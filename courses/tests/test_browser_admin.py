@@ -40,6 +40,8 @@ from .factories import AccreditorFactory, QuestionFactory
 
 SEED_NAME = "episode-why-therapy-clients-ghost.txt"
 MEDIA_URL = "/static/courses/demo/why-therapy-clients-ghost.ogg"
+# Its captions, timed to the same chapters as the seed episode's notes.
+CAPTIONS = Path(django_settings.BASE_DIR, "fixtures", "demo", "why-therapy-clients-ghost.vtt")
 FIXTURE = Path(django_settings.BASE_DIR, "fixtures", "demo_trainings.json")
 COACHING = "coaching-versus-therapy-for-growth-oriented-clients"
 REASON = "Attendance could not be confirmed."
@@ -129,6 +131,8 @@ def test_author_imports_an_episode_adds_a_question_and_publishes(page: Page, liv
         page.get_by_role("heading", name="Import a course from an episode's show notes")
     ).to_be_visible()
     page.get_by_label("Or a file").set_input_files(notes)
+    # The episode's timed transcript beside its notes: the lessons' captions.
+    page.get_by_label(re.compile(r"^Transcript:?$")).set_input_files(CAPTIONS)
     page.get_by_label("Media address").fill(MEDIA_URL)
     page.get_by_role("button", name="Import as a draft").click()
 

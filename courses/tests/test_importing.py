@@ -25,6 +25,7 @@ from courses.models import (
 )
 from courses.services import publishing
 from courses.services.assessment import required_questions
+from courses.services.captions import Cue, to_webvtt
 from courses.services.catalog import count_words, credit_problems, supported_hours
 from courses.services.importing import (
     MAX_TEXT_BYTES,
@@ -492,6 +493,13 @@ def complete(course: Course) -> Course:
     ApprovalFactory(course=course, hours=course.ce_hours)
     for kind, label in PolicyKind.choices:
         Policy.objects.get_or_create(kind=kind, defaults={"title": label, "body": "Text."})
+    # The episode's transcript, a line in each chapter.
+    captioned = [
+        Cue(start_ms=start * 1000, end_ms=start * 1000 + 4000, text=f"Words at {start} s.")
+        for start in course.lessons.values_list("media_start_seconds", flat=True)
+    ]
+    Episode.objects.filter(pk=course.episode_id).update(captions=to_webvtt(captioned))
+    course.episode.refresh_from_db()
     return course
 
 

@@ -20,9 +20,12 @@ from courses.forms import CatalogFilterForm
 from courses.models import Course, Enrollment, Lesson, Policy
 from courses.selectors.catalog import courses_open_to
 from courses.selectors.learning import lineage_credit, open_until
-from courses.services import assessment, learning
+from courses.services import assessment, captions, learning
 
 CATALOG_PAGE_SIZE = 12
+# The lesson player's speeds: slower for careful listening, and no faster than the rate the
+# server credits listening at (learning.MAX_PLAYBACK_RATE).
+PLAYBACK_SPEEDS = ("0.75", "1", "1.25", "1.5", "1.75", "2")
 # A beat is a position and a flag: anything much larger is not a beat.
 MAX_HEARTBEAT_BYTES = 1024
 
@@ -165,6 +168,7 @@ def lesson(request: HttpRequest, slug: str, position: int) -> HttpResponse:
     resume_at = lesson.media_start_seconds
     if status and status.progress and lesson.has_media:
         resume_at = status.progress.position_seconds
+    transcript = captions.lesson_transcript(course.episode, lesson)
     return render(
         request,
         "courses/lesson.html",
@@ -179,6 +183,16 @@ def lesson(request: HttpRequest, slug: str, position: int) -> HttpResponse:
             "next": lessons[index + 1] if index + 1 < len(lessons) else None,
             "resume_at": resume_at,
             "preview": enrollment is None,
+            "transcript": transcript,
+            "speeds": [{"value": speed, "label": f"{speed}×"} for speed in PLAYBACK_SPEEDS],
+            # What the chapter player needs, also in a staff preview (which sends no beats).
+            "player_data": {
+                "start": lesson.media_start_seconds,
+                "end": lesson.media_end_seconds,
+                "resumeAt": resume_at,
+                "complete": bool(status and status.is_complete),
+                "speeds": [float(speed) for speed in PLAYBACK_SPEEDS],
+            },
             "lesson_data": {
                 "heartbeatUrl": reverse("courses:heartbeat", args=[course.slug, lesson.position]),
                 # The CSRF cookie is HTTP-only, so the page hands its script the token.
@@ -191,6 +205,20 @@ def lesson(request: HttpRequest, slug: str, position: int) -> HttpResponse:
             },
         },
     )
+
+
+@login_required
+@require_GET
+def lesson_captions(request: HttpRequest, slug: str, position: int) -> HttpResponse:
+    """The lesson's captions track (WebVTT), to whoever may open the lesson."""
+    course, lesson, _lessons = _lesson_context(request, slug, position)
+    if course.is_published and selectors.enrollment_for(user=request.user, course=course) is None:
+        # As the lesson page answers: enroll first.
+        return redirect(course)
+    track = captions.lesson_webvtt(course.episode, lesson)
+    if track is None:
+        raise Http404(_("This lesson has no captions."))
+    return HttpResponse(track, content_type="text/vtt; charset=utf-8")
 
 
 @login_required

@@ -1,8 +1,15 @@
-"""Build fixtures/demo_trainings.json (and, with --audio, the demo episode's narration) from the
-readable sources in fixtures/demo/source/. The JSON is committed; rebuild it after editing a
-source. Every object has a fixed primary key, so loading the fixture twice changes nothing."""
+"""Build fixtures/demo_trainings.json (and, with --audio, the demo episode's narration and its
+captions) from the readable sources in fixtures/demo/source/. The JSON is committed; rebuild it
+after editing a source. Every object has a fixed primary key, so loading the fixture twice
+changes nothing.
+
+The captions are timed by measurement, not estimate: each caption's words are synthesised on
+their own, measured with soxi, and the episode is those pieces end to end, so every cue starts
+and ends where its words do. They are written to fixtures/demo/why-therapy-clients-ghost.vtt
+(committed beside the audio) and loaded onto the episode from there."""
 
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -16,6 +23,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.text import slugify
 
 from courses.models.catalog import READING_WORDS_PER_MINUTE
+from courses.services.captions import Cue, read_captions, to_webvtt
 from courses.services.catalog import (
     count_words,
     estimated_minutes,
@@ -25,6 +33,16 @@ from courses.services.catalog import (
 
 SOURCE = Path(settings.BASE_DIR, "fixtures", "demo", "source")
 OUTPUT = Path(settings.BASE_DIR, "fixtures", "demo_trainings.json")
+CAPTIONS = Path(settings.BASE_DIR, "fixtures", "demo", "why-therapy-clients-ghost.vtt")
+# Narration starts this far into its chapter, so a chapter never opens mid-word.
+LEAD_IN_SECONDS = 0.5
+# A caption is read at a glance: a sentence longer than this is cut at its commas, colons and
+# semicolons into pieces no longer than this where it can be.
+CAPTION_CHARS = 90
+# Every piece in one format (16 kHz, mono, 16-bit: what opusenc takes), so they join end to end.
+WAV_FORMAT = ("-r", "16000", "-c", "1", "-b", "16")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
 PUBLISHED_AT = "2026-11-01T12:00:00Z"
 DEMO_LINEAGE_NAMESPACE = uuid.UUID("6f1d2c1e-8a53-4d7a-9a43-3b1f0f6f7c1a")
 COURSE_ORDER = [
@@ -107,6 +125,9 @@ def build_fixture(catalog: dict, courses: list[dict]) -> list[dict]:
         media_mime_type=episode["media_mime_type"],
         duration_seconds=seconds(episode["end"]),
         source_url="",
+        captions=demo_captions(),
+        captions_updated_at=PUBLISHED_AT,
+        captions_updated_by=None,
     )
 
     presenter = catalog["presenter"]
@@ -242,67 +263,101 @@ def render_fixture() -> str:
     return json.dumps(build_fixture(catalog, courses), indent=1, ensure_ascii=False) + "\n"
 
 
-def build_audio(catalog: dict, courses: list[dict], target: Path) -> None:
-    """Narrate each chapter with espeak-ng at its timestamp, silence to the next chapter, and
-    encode the episode as a small Ogg Opus file."""
-    for tool in ("espeak-ng", "sox", "opusenc"):
+def demo_captions() -> str:
+    """The committed captions, checked and normalised as an upload would be."""
+    return to_webvtt(read_captions(CAPTIONS.read_bytes(), filename=CAPTIONS.name))
+
+
+def caption_pieces(text: str) -> list[str]:
+    """The narration cut where its captions break: at each sentence, and a long sentence also
+    at its clauses. Joined with spaces, the pieces are the narration word for word."""
+    pieces: list[str] = []
+    for sentence in _SENTENCE_END.split(" ".join(text.split())):
+        if len(sentence) <= CAPTION_CHARS:
+            pieces.append(sentence)
+            continue
+        current = ""
+        for clause in _CLAUSE_END.split(sentence):
+            if current and len(current) + 1 + len(clause) > CAPTION_CHARS:
+                pieces.append(current)
+                current = clause
+            else:
+                current = f"{current} {clause}" if current else clause
+        pieces.append(current)
+    return [piece for piece in pieces if piece]
+
+
+def _sox(*args: str) -> None:
+    subprocess.run(["sox", *args], check=True)
+
+
+def _seconds_of(path: Path) -> float:
+    return float(
+        subprocess.run(["soxi", "-D", str(path)], capture_output=True, text=True, check=True).stdout
+    )
+
+
+def build_audio(catalog: dict, courses: list[dict], target: Path) -> list[Cue]:
+    """Narrate each chapter with espeak-ng from its timestamp, silence to the next chapter, and
+    encode the episode as a small Ogg Opus file. Returns the captions: one cue per piece of
+    narration, timed by the measured length of that piece's audio."""
+    for tool in ("espeak-ng", "sox", "soxi", "opusenc"):
         if shutil.which(tool) is None:
             raise CommandError(f"{tool} is needed: apt-get install espeak-ng sox opus-tools")
     narration = {
         item["chapter"]: item["text"] for course in courses for item in course["narration"]
     }
+    cues: list[Cue] = []
     with tempfile.TemporaryDirectory() as workdir:
         parts = []
         for number, (start, end, _title) in enumerate(chapter_ranges(catalog), start=1):
             part = Path(workdir, f"{number:02d}.wav")
             length = end - start
-            text = " ".join(narration.get(number, "").split())
-            if text:
-                spoken = Path(workdir, f"{number:02d}-spoken.wav")
+            pieces = caption_pieces(narration.get(number, ""))
+            # Lead-in silence, then each piece at the same rate and channel count, end to end.
+            lead_in = Path(workdir, f"{number:02d}-lead-in.wav")
+            _sox("-n", *WAV_FORMAT, str(lead_in), "trim", "0", str(LEAD_IN_SECONDS))
+            spoken_files = [str(lead_in)]
+            at = start + _seconds_of(lead_in)
+            for index, piece in enumerate(pieces, start=1):
+                words = Path(workdir, f"{number:02d}-{index:03d}.txt")
+                words.write_text(piece, encoding="utf-8")
+                raw = Path(workdir, f"{number:02d}-{index:03d}-raw.wav")
+                spoken = Path(workdir, f"{number:02d}-{index:03d}.wav")
                 subprocess.run(
-                    ["espeak-ng", "-v", "en-us", "-s", "160", "-w", str(spoken), text], check=True
+                    ["espeak-ng", "-v", "en-us", "-s", "160", "-w", str(raw), "-f", str(words)],
+                    check=True,
                 )
-                duration = float(
-                    subprocess.run(
-                        ["soxi", "-D", str(spoken)], capture_output=True, text=True, check=True
-                    ).stdout
-                )
-                if duration + 1 > length:
-                    raise CommandError(
-                        f"Chapter {number}: narration runs {duration:.0f} s, chapter {length} s."
+                _sox(str(raw), *WAV_FORMAT, str(spoken))
+                duration = _seconds_of(spoken)
+                cues.append(
+                    Cue(
+                        start_ms=round(at * 1000),
+                        end_ms=round((at + duration) * 1000),
+                        text=piece.replace("&", "&amp;").replace("<", "&lt;"),
                     )
-                # Half a second in, mono 16 kHz, silence to the chapter's exact length.
-                subprocess.run(
-                    [
-                        "sox",
-                        str(spoken),
-                        "-r",
-                        "16000",
-                        "-c",
-                        "1",
-                        str(part),
-                        "pad",
-                        "0.5",
-                        f"{length - 0.5 - duration:.3f}",
-                        "trim",
-                        "0",
-                        str(length),
-                    ],
-                    check=True,
                 )
-            else:
-                subprocess.run(
-                    ["sox", "-n", "-r", "16000", "-c", "1", str(part), "trim", "0", str(length)],
-                    check=True,
+                at += duration
+                spoken_files.append(str(spoken))
+            if at > end - 1:
+                raise CommandError(
+                    f"Chapter {number}: narration runs to {at - start:.0f} s of a {length} s "
+                    "chapter."
                 )
+            # Silence to the chapter's exact length, so the next chapter starts on its stamp.
+            _sox(*spoken_files, str(part), "pad", "0", f"{end - at:.6f}", "trim", "0", str(length))
             parts.append(str(part))
         joined = Path(workdir, "episode.wav")
-        subprocess.run(["sox", *parts, str(joined)], check=True)
+        _sox(*parts, str(joined))
+        total = _seconds_of(joined)
+        if abs(total - chapter_ranges(catalog)[-1][1]) > 0.01:
+            raise CommandError(f"The episode came out {total:.3f} s long.")
         target.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(
             ["opusenc", "--quiet", "--bitrate", "12", "--speech", str(joined), str(target)],
             check=True,
         )
+    return cues
 
 
 class Command(BaseCommand):
@@ -312,11 +367,14 @@ class Command(BaseCommand):
         parser.add_argument("--audio", action="store_true", help="also synthesise the audio")
 
     def handle(self, *args, audio: bool = False, **options) -> None:
-        OUTPUT.write_text(render_fixture(), encoding="utf-8")
-        self.stdout.write(f"Wrote {OUTPUT.relative_to(settings.BASE_DIR)}")
         if audio:
             catalog, courses = load_sources()
             target = Path(settings.BASE_DIR, catalog["episode"]["audio_file"])
-            build_audio(catalog, courses, target)
+            cues = build_audio(catalog, courses, target)
             size = target.stat().st_size // 1024
             self.stdout.write(f"Wrote {target.relative_to(settings.BASE_DIR)} ({size} KiB)")
+            CAPTIONS.write_text(to_webvtt(cues), encoding="utf-8")
+            self.stdout.write(f"Wrote {CAPTIONS.relative_to(settings.BASE_DIR)} ({len(cues)} cues)")
+        # The fixture carries the captions: written after them, so both come from this run.
+        OUTPUT.write_text(render_fixture(), encoding="utf-8")
+        self.stdout.write(f"Wrote {OUTPUT.relative_to(settings.BASE_DIR)}")
