@@ -7,7 +7,8 @@ from functools import wraps
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+
+from ceu.errors import too_many_requests
 
 
 def client_address(request: HttpRequest) -> str:
@@ -47,9 +48,7 @@ def rate_limited(scope: str, *, per_minute: int, json: bool = False):
                 if json:
                     response = JsonResponse({"error": message}, status=429)
                 else:
-                    response = render(
-                        request, "rate_limited.html", {"message": message}, status=429
-                    )
+                    response = too_many_requests(request, message)
                 response["Retry-After"] = retry_after
                 return response
             return view(request, *args, **kwargs)

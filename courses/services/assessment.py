@@ -317,7 +317,7 @@ def already_earned(certificate: Certificate) -> str:
         'You earned credit for this training on %(date)s from its edition "%(title)s" '
         "(certificate %(code)s). Another edition teaches the same content and earns no new credit."
     ) % {
-        "date": format_date(timezone.localtime(certificate.enrollment.completed_at), "F j, Y"),
+        "date": format_date(timezone.localtime(certificate.enrollment.completed_at), "M j, Y"),
         "title": certificate.enrollment.course.title,
         "code": certificate.code,
     }
@@ -382,7 +382,7 @@ def completion_hold(
             % {
                 "hours": f"{completed.normalize():f}",
                 "cap": settings.CEU_MAX_ONLINE_HOURS_PER_DAY,
-                "when": format_date(opens_at, "F j, Y, g:i A T"),
+                "when": format_date(opens_at, "M j, Y, g:i A T"),
             },
             available_at=opens_at,
         )

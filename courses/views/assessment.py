@@ -115,6 +115,7 @@ def attempt(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         raise Http404(_("No such attempt."))
     course = enrollment.course
     error = None
+    flagged: list[int] = []  # the questions the error names, by their number on the page
     chosen: dict[int, list[int]] = {}
     if request.method == "POST":
         chosen = _answers_from(request, attempt)
@@ -125,6 +126,7 @@ def attempt(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             return redirect("courses:attempt", slug=slug, pk=pk)
         except assessment.AnswerError as refusal:
             error = str(refusal)
+            flagged = refusal.questions
         else:
             return redirect("courses:attempt", slug=slug, pk=pk)
     if not attempt.is_submitted:
@@ -137,6 +139,7 @@ def attempt(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                 "questions": selectors.questions_as_shown(attempt),
                 "chosen": {str(qid): ids for qid, ids in chosen.items()},
                 "error": error,
+                "flagged": flagged,
             },
             status=400 if error else 200,
         )
