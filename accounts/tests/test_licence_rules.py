@@ -143,7 +143,7 @@ def test_without_script_the_issue_date_fills_in_the_renewal_date(learner_client,
 
     page = _text(response)
     assert not Licence.objects.exists()
-    assert "your next renewal falls on August 31, 2027." in page
+    assert "your next renewal falls on Aug 31, 2027." in page
     assert 'name="renewal_date" value="2027-08-31"' in page
 
 
@@ -290,7 +290,7 @@ def test_without_script_the_form_shows_the_rule_and_saves_nothing(learner_client
     assert "What the Florida Board of Mental Health Counseling (test) asks" in page
     assert "Licences renew every 24 months, on March 31." in page
     assert "30 CE hours per renewal cycle." in page
-    assert "This site checked the rule on November 28, 2026." in page
+    assert "This site checked the rule on Nov 28, 2026." in page
     assert "Your board has the final word" in page
     # The board's hours are filled in for the learner to keep or change; no error is shown yet.
     assert 'name="hours_required" value="30"' in page
@@ -404,7 +404,7 @@ def test_choosing_a_board_shows_its_rule_and_the_learner_keeps_their_own_figures
     expect(hint).to_contain_text("What the Florida Board of Mental Health Counseling (test) asks")
     expect(hint).to_contain_text("Licences renew every 24 months, on March 31.")
     expect(hint).to_contain_text("30 CE hours per renewal cycle.")
-    expect(hint).to_contain_text("This site checked the rule on November 28, 2026.")
+    expect(hint).to_contain_text("This site checked the rule on Nov 28, 2026.")
     expect(hint).to_contain_text("Your board has the final word.")
     hours = page.get_by_label("CE hours required per renewal cycle")
     hint.get_by_role("button", name="Use 30 hours").click()

@@ -58,7 +58,7 @@ def test_a_confirmed_learner_signs_in_with_email_and_password(client, mailoutbox
         follow=True,
     )
 
-    assert response.redirect_chain[-1][0] == reverse("accounts:profile")
+    assert response.redirect_chain[-1][0] == reverse("courses:my_trainings")
     assert response.context["user"].is_authenticated
 
 

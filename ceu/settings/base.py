@@ -104,7 +104,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "accounts:profile"
+# Signing in lands on the learner's trainings; a ?next= address still wins. A new account, once
+# its e-mail is confirmed, starts on the profile, where licences are added.
+LOGIN_REDIRECT_URL = "courses:my_trainings"
+ACCOUNT_SIGNUP_REDIRECT_URL = "accounts:profile"
 
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
@@ -197,6 +200,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("DJANGO_TIME_ZONE", default="America/New_York")
 USE_I18N = True
 USE_TZ = True
+# One date format on every page: ceu/formats/en/formats.py.
+FORMAT_MODULE_PATH = ["ceu.formats"]
 
 # --- Security defaults (production tightens them) -----------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -204,6 +209,8 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# A form refused for its CSRF token gets the site's 403 page, saying what to do next.
+CSRF_FAILURE_VIEW = "ceu.errors.csrf_failure"
 
 LOGGING = {
     "version": 1,

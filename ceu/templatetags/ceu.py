@@ -1,3 +1,5 @@
+from datetime import date
+
 from django import template
 from django.utils.safestring import SafeString
 
@@ -27,3 +29,25 @@ def hours(value) -> str:
     if value is None:
         return ""
     return f"{value.normalize():f}"
+
+
+@register.simple_tag(takes_context=True)
+def aria_current(context, url: str) -> SafeString:
+    """` aria-current="page"` on a navigation link to the page being shown, so a screen reader
+    says which one it is and the style can mark it without relying on colour."""
+    request = context.get("request")
+    if request is not None and url and request.path == url:
+        return SafeString(' aria-current="page"')
+    return SafeString("")
+
+
+@register.filter
+def isodate(value: str | date | None) -> date | None:
+    """An ISO date string (the public certificate record carries dates so) as a date, to be
+    printed with `|date` like every other date on the site."""
+    if isinstance(value, date) or not value:
+        return value or None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None

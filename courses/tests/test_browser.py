@@ -69,7 +69,7 @@ def test_find_enroll_listen_leave_and_resume_where_paused(page: Page, live_serve
     page.get_by_label("Email").fill(learner.email)
     page.get_by_label(re.compile(r"^\s*Password\s*\*?\s*$")).fill(PASSWORD)
     page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("heading", name="Your profile")).to_be_visible()
+    expect(page.get_by_role("heading", level=1, name="My trainings")).to_be_visible()
 
     # The catalog, narrowed to what counts for a clinical social worker's licence: the coaching
     # training is approved only by NBCC and CAMFT, which do not serve social workers.

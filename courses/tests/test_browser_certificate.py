@@ -119,7 +119,7 @@ def test_certificate_download_qr_verify_revoke_and_typed_code(
     page.locator("#id_login").fill(learner.email)
     page.locator("#id_password").fill(PASSWORD)
     page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("heading", name="Your profile")).to_be_visible()
+    expect(page.get_by_role("heading", level=1, name="My trainings")).to_be_visible()
 
     # The post-test, passed at the first attempt.
     page.goto(f"{live_server.url}{course.get_absolute_url()}")

@@ -120,7 +120,7 @@ def test_fail_then_pass_the_post_test_evaluate_attest_and_complete(page: Page, l
     page.locator("#id_login").fill(learner.email)
     page.locator("#id_password").fill(PASSWORD)
     page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("heading", name="Your profile")).to_be_visible()
+    expect(page.get_by_role("heading", level=1, name="My trainings")).to_be_visible()
 
     # The course page: lessons and time are done, and the next step is to finish.
     page.goto(f"{live_server.url}{course.get_absolute_url()}")

@@ -24,11 +24,12 @@
     return p;
   }
 
+  // The site's one date format, as the server prints it: "Nov 28, 2026".
   function longDate(iso) {
     const [year, month, day] = iso.split("-").map(Number);
     return new Date(year, month - 1, day).toLocaleDateString("en-US", {
       year: "numeric",
-      month: "long",
+      month: "short",
       day: "numeric",
     });
   }
