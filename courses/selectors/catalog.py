@@ -141,7 +141,8 @@ def course_page(*, slug: str, user: User, today: date | None = None) -> Course:
     """The course with everything its page shows; raises Course.DoesNotExist when not visible."""
     today = today or timezone.localdate()
     courses = _with_current_approvals(
-        courses_open_to(user=user).select_related("episode"),
+        # The episode's captions are the lesson pages' to read; the course page leaves them.
+        courses_open_to(user=user).select_related("episode").defer("episode__captions"),
         today=today,
         # What each approval covers, for the subjects a licence's board requires.
         also=("subjects",),

@@ -111,6 +111,35 @@ def ask_to_revoke_every_certificate(world: World, page: Page) -> None:
     page.get_by_role("button", name="Go").click()
 
 
+def send_without_the_security_cookie(world: World, page: Page) -> None:
+    """A form whose CSRF cookie is gone (cookies cleared, a session ended elsewhere): the 403
+    page that explains it."""
+    page.context.clear_cookies()
+    page.locator("#id_login").fill("nobody@example.com")
+    page.locator("#id_password").fill("not the password")
+    page.get_by_role("button", name="Sign In").click()
+
+
+def show_the_server_error_page(world: World, page: Page) -> None:
+    """The static 500 page, served as the site serves it when a view fails: no view raises on
+    purpose, so the browser is handed the page the error handler renders."""
+    from ceu.errors import server_error
+
+    body = server_error(None).content
+    origin = page.url.split("/", 3)[:3]
+    failing = "/".join(origin) + "/a-page-that-failed/"
+    page.route(
+        failing,
+        lambda route: route.fulfill(status=500, body=body, content_type="text/html"),
+    )
+    page.goto(failing)
+
+
+def play_for_a_moment(world: World, page: Page) -> None:
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_timeout(1200)
+
+
 @dataclass(frozen=True)
 class Screen:
     who: str
@@ -118,6 +147,7 @@ class Screen:
     then: Callable[[World, Page], None] | None = None  # a click that leads to the state swept
     shows: str = ""  # text that tells the state swept is the one reached
     settings: dict = field(default_factory=dict)  # overridden while the page is swept
+    navigates: bool = True  # whether `then` leads to another page (a form sent, a link)
 
 
 # One line per page and state. The id reads as "who: page, state".
@@ -158,6 +188,15 @@ SCREENS: dict[str, Screen] = {
         ANONYMOUS, "/verify/", shows="Too many", settings={"CEU_RATE_LIMITS": {"verify": 0}}
     ),
     "page not found": Screen(ANONYMOUS, "/courses/no-such-training/"),
+    "server error": Screen(
+        ANONYMOUS, "/", show_the_server_error_page, shows="Something went wrong on our side"
+    ),
+    "form sent without its security cookie": Screen(
+        ANONYMOUS,
+        "/accounts/login/",
+        send_without_the_security_cookie,
+        shows="The form could not be sent",
+    ),
     "sign in": Screen(ANONYMOUS, "/accounts/login/"),
     "sign in, wrong password": Screen(
         ANONYMOUS, "/accounts/login/", sign_in_with_a_wrong_password, shows="not correct"
@@ -174,6 +213,13 @@ SCREENS: dict[str, Screen] = {
     "course page, enrolled": Screen(LEARNER, "/courses/{enrolled}/"),
     "course page, completed": Screen(LEARNER, "/courses/{completed}/"),
     "lesson": Screen(LEARNER, "/courses/{enrolled}/lessons/1/"),
+    "lesson, playing": Screen(
+        LEARNER,
+        "/courses/{enrolled}/lessons/1/",
+        play_for_a_moment,
+        shows="Pause",
+        navigates=False,
+    ),
     "post-test, attempt open": Screen(LEARNER, "/courses/{enrolled}/post-test/"),
     "post-test, completed": Screen(LEARNER, "/courses/{completed}/post-test/"),
     "post-test attempt": Screen(LEARNER, "/courses/{enrolled}/post-test/attempts/{open_attempt}/"),
@@ -260,6 +306,8 @@ SCREENS: dict[str, Screen] = {
         REGISTRAR, "/admin/courses/cebrokerroster/{roster}/change/"
     ),
     "registrar: CE Broker rosters": Screen(REGISTRAR, "/admin/courses/cebrokerroster/"),
+    "registrar: course approvals": Screen(REGISTRAR, "/admin/courses/courseapproval/"),
+    "author: episodes": Screen(AUTHOR, "/admin/courses/episode/"),
     "superuser: admin index": Screen(SUPERUSER, "/admin/"),
     "superuser: course, certified": Screen(
         SUPERUSER, "/admin/courses/course/{completed_course}/change/"
@@ -405,9 +453,11 @@ def sweep(page: Page, live_server, world: World, name: str, screen: Screen) -> s
             return f"{name}: {url} went to {page.url}"
         if response is None or response.status >= 500:
             return f"{name}: {url} answered {response and response.status}"
-        if screen.then is not None:
+        if screen.then is not None and screen.navigates:
             with page.expect_navigation():
                 screen.then(world, page)
+        elif screen.then is not None:
+            screen.then(world, page)
         shows = screen.shows.format_map(vars(world))
         if shows not in page.locator("body").inner_text():
             return f"{name}: {page.url} does not show {shows!r}, the state to sweep"

@@ -349,3 +349,52 @@ def test_the_demo_captions_are_in_step_with_the_demo_audio(page: Page, live_serv
     assert min(level for _text, level in speaking) > 0.02, min(speaking, key=lambda s: s[1])
     assert max(measured["quiet"]) < 0.002, measured["quiet"]
     assert min(measured["onsets"]) > 0.02, measured["onsets"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("heartbeats_stopped_at_teardown")
+def test_the_lesson_page_reads_in_order_to_a_screen_reader(page: Page, lesson: Lesson):
+    """What a screen reader announces, read from Chromium's accessibility tree: the landmarks,
+    one top heading naming the lesson, then the player's named controls, the transcript under
+    its own heading, the live region, and the way on."""
+    tree = page.locator("body").aria_snapshot()
+
+    # Landmarks a screen reader jumps between.
+    for landmark in ("banner", "navigation", "main", "contentinfo"):
+        assert re.search(rf"^\s*- {landmark}\b", tree, re.MULTILINE), landmark
+    headings = re.findall(r'- heading "([^"]+)" \[level=(\d)\]', tree)
+    assert [level for _text, level in headings].count("1") == 1
+    top = next(text for text, level in headings if level == "1")
+    assert lesson.title in top
+    assert ("Transcript", "2") in headings
+    # Headings never skip a level going down.
+    levels = [int(level) for _text, level in headings]
+    assert all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False)), headings
+    # Every control of the player has a name that says what it does.
+    main = page.get_by_role("main")
+    expect(main.get_by_role("button", name="Play")).to_be_visible()
+    expect(main.get_by_role("button", name=re.compile("back 15 seconds"))).to_be_visible()
+    expect(main.get_by_role("button", name=re.compile("forward 15 seconds"))).to_be_visible()
+    slider = main.get_by_role("slider")
+    expect(slider).to_have_accessible_name(re.compile(r"\S"))
+    assert "of 2 minutes 46 seconds" in (slider.get_attribute("aria-valuetext") or "")
+    expect(main.get_by_role("combobox", name=re.compile("speed", re.IGNORECASE))).to_be_visible()
+    # The transcript's lines are read as a list, each a control that moves the player.
+    transcript = main.locator("[data-transcript]")
+    expect(transcript.get_by_role("listitem").first).to_be_visible()
+    # Announcements go to a polite live region, not to the page at every second.
+    assert page.locator('[aria-live="polite"]').count() >= 1
+    # The chapter list says which chapter this is.
+    chapters = page.get_by_role("complementary", name="Chapters")
+    current = chapters.locator('[aria-current="page"]')
+    expect(current).to_have_count(1)
+    expect(current).to_contain_text(lesson.title)
+    # Nothing in the player is a bare, unnamed control.
+    unnamed = page.evaluate(
+        """() => Array.from(document.querySelectorAll('main button, main input, main select'))
+            .filter(el => el.offsetParent !== null)
+            .filter(el => !(el.getAttribute('aria-label') || el.labels?.length
+                           || el.textContent.trim() || el.getAttribute('aria-labelledby')))
+            .map(el => el.outerHTML.slice(0, 120))"""
+    )
+    assert unnamed == []
