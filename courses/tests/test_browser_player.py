@@ -5,6 +5,7 @@ keyboard shortcuts, the live region's announcements, and the page without script
 import re
 import time
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -369,7 +370,7 @@ def test_the_lesson_page_reads_in_order_to_a_screen_reader(page: Page, lesson: L
     assert ("Transcript", "2") in headings
     # Headings never skip a level going down.
     levels = [int(level) for _text, level in headings]
-    assert all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False)), headings
+    assert all(b <= a + 1 for a, b in pairwise(levels)), headings
     # Every control of the player has a name that says what it does.
     main = page.get_by_role("main")
     expect(main.get_by_role("button", name="Play")).to_be_visible()
