@@ -5,12 +5,15 @@ PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test setup setup-test demo lint format test-sqlite test-postgres migrations bench clean
+.PHONY: run test prod setup setup-test demo lint format test-sqlite test-postgres migrations bench clean
 
 run: setup demo ## Set up, load the demo and serve http://127.0.0.1:8000 (SQLite, tasks in-process)
 	$(MANAGE) runserver $(HOST)
 
 test: setup-test lint test-sqlite test-postgres ## Set up, lint, and run the suite on SQLite and on PostgreSQL
+
+prod: setup ## The production stack on this machine (LOCAL_HTTP=1: plain HTTP; DEMO=1: demo trainings; docs/deploy.md)
+	$(if $(LOCAL_HTTP),CEU_LOCAL_HTTP=$(LOCAL_HTTP)) $(PY) scripts/prod --bind $(HOST) $(if $(DEMO),--demo)
 
 setup:
 	@scripts/setup run
@@ -34,7 +37,7 @@ test-sqlite: ## The whole suite on SQLite, with Redis, a Celery worker and Chrom
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test-postgres: ## The database-backed suite again on a throwaway PostgreSQL server
-	$(PY) -m ceu.testing.postgres -- $(VENV)/bin/pytest -m "not browser" $(PYTEST_ARGS)
+	$(PY) -m ceu.testing.postgres -- $(VENV)/bin/pytest -m "not browser and not prod_stack and not restore_drill" $(PYTEST_ARGS)
 
 bench: setup-test ## Benchmarks beside their baselines (see bench/README.md)
 	$(PY) bench/render_certificate.py

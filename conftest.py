@@ -9,6 +9,14 @@ def browser_type_launch_args(browser_type_launch_args):
     return chromium_launch_args(browser_type_launch_args)
 
 
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    """Playwright's own waits (wait_for_function, script tags it adds) evaluate strings in the
+    page, which the Content-Security-Policy forbids. The policy itself is tested with it
+    enforced, in courses/tests/test_browser_csp.py."""
+    return {**browser_context_args, "bypass_csp": True}
+
+
 @pytest.fixture
 def learner(db):
     return UserFactory(full_name="Dana Whitfield")

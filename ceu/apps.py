@@ -7,6 +7,9 @@ class CEUConfig(AppConfig):
     name = "ceu"
     verbose_name = "CE Trainings"
 
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the deployment checks)
+
 
 class CEUAdminConfig(admin_apps.AdminConfig):
     """The admin, on a site that asks staff for two-factor authentication."""

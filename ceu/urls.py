@@ -1,13 +1,20 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import views
+from courses.admin.golive import go_live_view
+
+from . import health, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # For load balancers and monitors: never rate-limited, no personal data, never cached.
+    path("health/", health.health, name="health"),
+    path("health/live", health.live, name="health_live"),
     path("", include("courses.urls")),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
+    # The go-live checklist, among the admin's pages (courses/admin/golive.py).
+    path("admin/go-live/", admin.site.admin_view(go_live_view), name="admin_go_live"),
     path("admin/", admin.site.urls),
 ]
 

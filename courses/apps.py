@@ -12,6 +12,10 @@ class CoursesConfig(AppConfig):
 
         post_migrate.connect(sync_roles_after_migrate, sender=self)
 
+        from .schedules import sync_schedules_after_migrate
+
+        post_migrate.connect(sync_schedules_after_migrate, sender=self)
+
         from .services import freezing
 
         freezing.connect()

@@ -41,6 +41,8 @@ ROLES = {
         ("courses", "subjectarea", ["view"]),
         ("accounts", "user", ["view"]),
         ("accounts", "licence", ["view"]),
+        # They may see when the upkeep runs; pausing or changing it is for operators.
+        ("django_celery_beat", "periodictask", ["view"]),
     ],
 }
 

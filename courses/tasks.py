@@ -3,7 +3,7 @@ twice, since a worker that dies mid-task hands it back (acks late)."""
 
 from celery import shared_task
 
-from courses.services import credentials
+from courses.services import credentials, upkeep
 
 
 @shared_task(
@@ -17,7 +17,9 @@ from courses.services import credentials
 def render_certificate(certificate_id: int) -> str:
     """Render and store the certificate's PDF, then e-mail it to the learner."""
     certificate = credentials.render_and_store(certificate_id=certificate_id)
-    email_certificate.delay(certificate_id)
+    # A broker gone between the render and this is logged, not retried as a render: the
+    # scheduled sweep sends what was never e-mailed.
+    credentials.queue_email(certificate_id)
     return certificate.pdf_sha256
 
 
@@ -42,3 +44,26 @@ def email_certificate(certificate_id: int) -> bool:
 def notify_certificate_change(event_id: int, reason: str = "") -> bool:
     """Tell the learner their certificate was revoked, reinstated or reissued (once per event)."""
     return credentials.notify_learner(event_id=event_id, reason=reason)
+
+
+# --- Scheduled upkeep (courses.schedules); not retried: the next scheduled run is the retry. ---
+
+
+@shared_task(name="courses.render_missing_pdfs")
+def render_missing_pdfs(older_than: float | None = None) -> int:
+    return upkeep.render_missing_pdfs(older_than=older_than)
+
+
+@shared_task(name="courses.retry_unsent_emails")
+def retry_unsent_emails(older_than: float | None = None) -> int:
+    return upkeep.retry_unsent_emails(older_than=older_than)
+
+
+@shared_task(name="courses.warn_of_lapsing_approvals")
+def warn_of_lapsing_approvals() -> int:
+    return upkeep.warn_of_lapsing_approvals()
+
+
+@shared_task(name="courses.clear_expired_sessions")
+def clear_expired_sessions() -> None:
+    upkeep.clear_expired_sessions()

@@ -4,6 +4,9 @@ environment (django-environ), with defaults that serve one machine with no servi
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
+
+from ceu.security import rate_limits
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -34,6 +37,10 @@ THIRD_PARTY_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "simple_history",
+    # /health/ (ceu/health.py) renders the package's status page.
+    "health_check",
+    # Celery beat's schedules live in the database: staff see and pause them in the admin.
+    "django_celery_beat",
 ]
 LOCAL_APPS = [
     "ceu",
@@ -44,6 +51,9 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy, Permissions-Policy and no-store on personal pages (below).
+    "csp.middleware.CSPMiddleware",
+    "ceu.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -140,8 +150,12 @@ CEU_CERTIFICATE_PAGE_SIZE = env("CEU_CERTIFICATE_PAGE_SIZE", default="letter")
 
 # The provider number CE Broker issued, printed in its roster uploads.
 CEU_CE_BROKER_PROVIDER_NUMBER = env("CEU_CE_BROKER_PROVIDER_NUMBER", default="")
-# Public lookups allowed per client address a minute (verify pages, API, PDF check).
-CEU_RATE_LIMITS = {"verify": 60, "verify_api": 120, "verify_pdf": 10}
+# Public lookups allowed per client address a minute (verify pages, API, PDF check); the
+# environment may change any of them: CEU_RATE_LIMITS=verify=60,verify_api=120.
+CEU_RATE_LIMITS = rate_limits(
+    env("CEU_RATE_LIMITS", default=""),
+    defaults={"verify": 60, "verify_api": 120, "verify_pdf": 10},
+)
 # How many reverse proxies in front of the site append to X-Forwarded-For (0: use REMOTE_ADDR).
 CEU_TRUSTED_PROXY_COUNT = env.int("CEU_TRUSTED_PROXY_COUNT", default=0)
 
@@ -164,6 +178,9 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="CE Trainings <no-reply@localhost>")
 SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+# A mail server that accepts the connection and then says nothing must not hold a worker (and
+# the certificate row it locks) for ever; the scheduled retry sends it later.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
 # --- Files --------------------------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -175,6 +192,37 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Certificate PDFs and uploads go through the storage API only, never a path on this machine.
+# On one machine the folder above serves; with several web nodes and workers they must share a
+# store, and CEU_STORAGE=s3 puts them in an S3-compatible bucket (AWS, MinIO, Ceph, R2...).
+# Credentials come from boto3's usual sources: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY,
+# AWS_PROFILE or an instance role. Static files stay with WhiteNoise, in the release.
+CEU_STORAGE = env("CEU_STORAGE", default="filesystem")
+if CEU_STORAGE == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env("AWS_S3_ENDPOINT_URL", default=None),
+            "region_name": env("AWS_S3_REGION_NAME", default=None),
+            # "path" for servers without a wildcard DNS name per bucket (MinIO and the like).
+            "addressing_style": env("AWS_S3_ADDRESSING_STYLE", default=None),
+            "location": env("AWS_LOCATION", default=""),
+            # Learners' records: nothing in the bucket is public. The site streams certificate
+            # PDFs through its own views; any URL the storage gives out is signed and short-lived.
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": env.int("AWS_QUERYSTRING_EXPIRE", default=300),
+            # As on the file system, a name already taken gets a new one, never overwritten.
+            "file_overwrite": False,
+            # Reading a large episode file spills to a temporary file past 10 MB.
+            "max_memory_size": 10 * 1024 * 1024,
+        },
+    }
+elif CEU_STORAGE != "filesystem":
+    raise environ.ImproperlyConfigured(
+        f"CEU_STORAGE is {CEU_STORAGE!r}: use 'filesystem' (the default) or 's3'."
+    )
 
 # --- Background work ----------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
@@ -194,6 +242,21 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# Redis hands an unacknowledged task (its worker was killed) to another worker only after this
+# many seconds. Longer than the task time limit, so a slow render is never run twice at once,
+# and than the longest retry back-off, which Redis also holds unacknowledged.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900),
+    # A broker that does not answer must not hold a learner's request for long.
+    "socket_connect_timeout": 5,
+    "socket_timeout": 10,
+}
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Scheduled upkeep (courses.services.upkeep): a certificate without its PDF this long after
+# issue, or rendered and not e-mailed this long, is taken up again by the next sweep.
+CEU_UPKEEP_GRACE_SECONDS = env.int("CEU_UPKEEP_GRACE_SECONDS", default=120)
+# Registrars are warned this many days before an approval lapses.
+CEU_APPROVAL_WARNING_DAYS = (60, 14)
 
 # --- Locale -------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -211,6 +274,44 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 # A form refused for its CSRF token gets the site's 403 page, saying what to do next.
 CSRF_FAILURE_VIEW = "ceu.errors.csrf_failure"
+
+# No inline scripts, styles or event handlers anywhere: every script is a static file, page data
+# travels in json_script blocks. Audio may come from the media storage's own address.
+CEU_MEDIA_ORIGIN = env("CEU_MEDIA_ORIGIN", default="")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "media-src": [SELF, *([CEU_MEDIA_ORIGIN] if CEU_MEDIA_ORIGIN else [])],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    },
+}
+# Powerful browser features the site never uses, off for every page and anything it embeds.
+PERMISSIONS_POLICY = {
+    "accelerometer": [],
+    "autoplay": ["self"],
+    "camera": [],
+    "display-capture": [],
+    "geolocation": [],
+    "gyroscope": [],
+    "magnetometer": [],
+    "microphone": [],
+    "midi": [],
+    "payment": [],
+    "publickey-credentials-get": [],
+    "usb": [],
+    "serial": [],
+    "xr-spatial-tracking": [],
+}
+# Who has sent the go-live test message, and whether backups run: see ceu/golive.py. Until the
+# go-live checklist passes every page and certificate says "Sample: not valid for credit".
+CEU_GO_LIVE_REQUIRED = env.bool("CEU_GO_LIVE_REQUIRED", default=True)
+CEU_BACKUPS_CONFIGURED = env.bool("CEU_BACKUPS_CONFIGURED", default=False)
 
 LOGGING = {
     "version": 1,

@@ -30,4 +30,6 @@ WHITENOISE_AUTOREFRESH = True
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 CEU_REQUIRE_STAFF_MFA = True
 CEU_DEMO = False
+# The suite's pages show configured providers as live; the go-live tests turn the checklist on.
+CEU_GO_LIVE_REQUIRED = False
 LOGGING = {"version": 1, "disable_existing_loggers": False}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from kombu import pools
 
 from .services import ServiceUnavailable, chromium_executable, in_ci, redis_server
 
@@ -146,8 +147,59 @@ def _forget_connections(app) -> None:
         app._pool.force_close_all()
         app._pool = None
     app.amqp._producer_pool = None
+    # The control mailbox (ping, inspect) caches the producer pool it first used, and kombu
+    # keeps producer pools per broker address for the whole process: a test that used the same
+    # address before leaves one behind whose connections were just closed.
+    app.control.mailbox.__dict__.pop("producer_pool", None)
+    pools.producers.clear()
+    pools.connections.clear()
     if hasattr(app._local, "backend"):
         del app._local.backend
+
+
+# --- An S3-compatible bucket (moto) --------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A moto S3 server for the session; a missing moto skips (fails under CI=true)."""
+    from .s3 import s3_server as start
+
+    try:
+        server = start()
+        running = server.__enter__()
+    except ServiceUnavailable as missing:
+        _unavailable(missing)
+    try:
+        yield running
+    finally:
+        server.__exit__(None, None, None)
+
+
+@dataclass(frozen=True)
+class S3Bucket:
+    server: object  # ceu.testing.s3.S3Server
+    name: str
+
+    def keys(self) -> list[str]:
+        return self.server.keys(self.name)
+
+
+@pytest.fixture
+def s3_storage(s3_server, settings, monkeypatch) -> S3Bucket:
+    """The site's files in a fresh bucket, configured as a deployment configures it: the
+    environment a deployer sets, read by the settings' own code."""
+    from .s3 import default_storage_from_environment
+
+    bucket = s3_server.new_bucket()
+    environment = s3_server.environment(bucket)
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": default_storage_from_environment(environment),
+    }
+    return S3Bucket(server=s3_server, name=bucket)
 
 
 # --- Chromium through Playwright ----------------------------------------------------------------

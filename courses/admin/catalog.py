@@ -369,4 +369,4 @@ class CourseApprovalAdmin(admin.ModelAdmin):
 
 @admin.register(Policy)
 class PolicyAdmin(admin.ModelAdmin):
-    list_display = ["title", "kind", "updated_at"]
+    list_display = ["title", "kind", "is_published", "updated_at"]

@@ -29,6 +29,7 @@ from .catalog import (
 from .credentials import Certificate, CertificateEvent, CertificateStatus
 from .learning import EngagementClock, Enrollment, LessonProgress, RepeatAllowance
 from .rosters import CeBrokerRoster, CeBrokerRosterEntry, RosterLocked
+from .upkeep import ApprovalLapseWarning
 
 __all__ = [
     "ATTESTATION_TEXT",
@@ -36,6 +37,7 @@ __all__ = [
     "Accreditor",
     "AccreditorProfession",
     "ApprovalBody",
+    "ApprovalLapseWarning",
     "BoardRule",
     "CeBrokerRoster",
     "CeBrokerRosterEntry",

@@ -602,6 +602,14 @@ class Policy(models.Model):
     kind = models.CharField(_("policy"), max_length=20, choices=PolicyKind.choices, unique=True)
     title = models.CharField(_("title"), max_length=200)
     body = models.TextField(_("text (Markdown)"))
+    is_published = models.BooleanField(
+        _("published"),
+        default=True,
+        help_text=_(
+            "Off for a draft: the public page then says the policy is not published yet, and "
+            "the go-live checklist fails until it is."
+        ),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

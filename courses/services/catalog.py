@@ -3,6 +3,8 @@ hours, the media its lessons play, and what accreditors require it to carry."""
 
 import math
 import re
+from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -12,7 +14,7 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.exceptions import SuspiciousFileOperation
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, Storage, default_storage
 from django.utils.translation import gettext as _
 
 from courses.models import Course, CourseFormat, Lesson
@@ -24,12 +26,13 @@ from courses.models.catalog import (
 
 __all__ = [
     "RECORDED_FORMATS",
+    "MediaFile",
     "count_words",
     "credit_problems",
     "estimated_minutes",
     "format_time",
     "least_engaged_minutes",
-    "local_media_file",
+    "media_file",
     "media_file_seconds",
     "media_minutes",
     "media_problems",
@@ -131,8 +134,17 @@ def _site_path(address: str, prefix: str) -> str | None:
     return name if name and not name.endswith("/") else None
 
 
-def local_media_file(address: str) -> Path | None:
-    """The file on this machine that a site-root media address serves, if there is one."""
+@dataclass(frozen=True)
+class MediaFile:
+    """A static or uploaded media file, named in the storage that holds it. Uploads are read
+    through the storage API only: in an S3 bucket they have no path on this machine."""
+
+    storage: Storage
+    name: str
+
+
+def media_file(address: str) -> MediaFile | None:
+    """The static or uploaded file a site-root media address serves, if there is one."""
     for prefix, locate in ((settings.STATIC_URL, _static_file), (settings.MEDIA_URL, _media_file)):
         name = _site_path(address, prefix)
         if name is None:
@@ -141,39 +153,29 @@ def local_media_file(address: str) -> Path | None:
             found = locate(name)
         except (SuspiciousFileOperation, NotImplementedError, OSError, ValueError):
             continue
-        if found is not None and found.is_file():
+        if found is not None:
             return found
     return None
 
 
-def _static_file(name: str) -> Path | None:
+def _static_file(name: str) -> MediaFile | None:
+    # Static files are part of the release, on every node's disk (served by WhiteNoise).
     found = finders.find(name)
-    if found:
-        return Path(found)
-    if staticfiles_storage.exists(name):
-        return Path(staticfiles_storage.path(name))
-    return None
+    if not found:
+        found = staticfiles_storage.path(name) if staticfiles_storage.exists(name) else None
+    if not found or not Path(found).is_file():
+        return None
+    path = Path(found)
+    return MediaFile(FileSystemStorage(location=path.parent), path.name)
 
 
-def _media_file(name: str) -> Path | None:
-    return Path(default_storage.path(name)) if default_storage.exists(name) else None
-
-
-def _served_remotely(address: str) -> bool:
-    """An uploaded file in a storage without local paths (S3 and the like)."""
-    name = _site_path(address, settings.MEDIA_URL)
-    if name is None:
-        return False
-    try:
-        default_storage.path(name)
-    except NotImplementedError:
-        try:
-            return default_storage.exists(name)
-        except (SuspiciousFileOperation, OSError, ValueError):
-            return False
-    except (SuspiciousFileOperation, OSError, ValueError):
-        return False
-    return False
+def _media_file(name: str) -> MediaFile | None:
+    if not default_storage.exists(name):
+        return None
+    # Opening for reading fetches nothing yet (S3 checks the object is there); a folder on the
+    # file system refuses to open, so only a file counts.
+    default_storage.open(name, "rb").close()
+    return MediaFile(default_storage, name)
 
 
 def media_is_served(address: str) -> bool:
@@ -184,31 +186,60 @@ def media_is_served(address: str) -> bool:
         return bool(urlsplit(address).netloc)
     if not address.startswith("/") or address.startswith("//"):
         return False
-    return local_media_file(address) is not None or _served_remotely(address)
+    return media_file(address) is not None
 
 
-def media_file_seconds(path: Path) -> float | None:
-    """The running time a media file declares, read from the file itself; None when it cannot be
-    read (not audio or video, damaged, or no reader installed)."""
+def media_file_seconds(media: MediaFile | Path) -> float | None:
+    """The running time a media file declares, read from the file itself through its storage;
+    None when it cannot be read (not audio or video, damaged, or no reader installed)."""
+    if isinstance(media, Path):
+        media = MediaFile(FileSystemStorage(location=media.parent), media.name)
+    storage = media.storage
     try:
-        stat = path.stat()
-    except OSError:
+        version = _Version(
+            place=f"{type(storage).__name__}:{_place_of(storage)}",
+            name=media.name,
+            size=storage.size(media.name),
+            modified=storage.get_modified_time(media.name),
+            media=media,
+        )
+    except (NotImplementedError, OSError, ValueError):
         return None
-    return _read_length(str(path), stat.st_mtime_ns, stat.st_size)
+    return _read_length(version)
+
+
+def _place_of(storage: Storage) -> str:
+    return getattr(storage, "bucket_name", None) or str(getattr(storage, "location", ""))
+
+
+@dataclass(frozen=True)
+class _Version:
+    """One version of a media file, the length cache's key: the same file in the same folder or
+    bucket, of the same size and modification time."""
+
+    place: str
+    name: str
+    size: int
+    modified: datetime
+    media: MediaFile = field(compare=False)
 
 
 @lru_cache(maxsize=64)
-def _read_length(path: str, _mtime_ns: int, _size: int) -> float | None:
+def _read_length(version: _Version) -> float | None:
     # Cached per file version: the admin shows the checklist on every visit to a course.
     try:
         import mutagen
     except ImportError:  # pragma: no cover - mutagen is a dependency; a bare install lacks it
         return None
+    media = version.media
     try:
-        media = mutagen.File(path)
+        # A file in a bucket is downloaded into a spooled temporary file (S3 storage's
+        # max_memory_size), which mutagen seeks in as it reads the headers.
+        with media.storage.open(media.name, "rb") as stream:
+            info = getattr(mutagen.File(stream), "info", None)
     except Exception:  # any file mutagen cannot read is simply of unknown length
         return None
-    length = getattr(getattr(media, "info", None), "length", None)
+    length = getattr(info, "length", None)
     return float(length) if length and length > 0 else None
 
 
@@ -249,8 +280,8 @@ def media_problems(course: Course, lessons: list[Lesson]) -> list[str]:
                 "media": "/" + settings.MEDIA_URL.lstrip("/"),
             }
         )
-    elif (path := local_media_file(address)) is not None:
-        measured = media_file_seconds(path)
+    elif (found := media_file(address)) is not None:
+        measured = media_file_seconds(found)
     length = episode.duration_seconds
     if not length:
         problems.append(

@@ -38,7 +38,7 @@ from courses.selectors import (
     current_provider,
     with_board_rules,
 )
-from courses.services import audit
+from courses.services import audit, golive
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +109,8 @@ def record_at_issue(enrollment: Enrollment, *, code: str, issued_at: datetime) -
             email=provider.email if provider else "",
             phone=provider.phone if provider else "",
             website=provider.website if provider else "",
-            configured=bool(provider and provider.is_configured),
+            # Real credit only once the go-live checklist passes.
+            configured=golive.credit_is_live(provider),
         ),
         approvals=tuple(
             PrintedApproval(
@@ -156,18 +157,20 @@ def _queue_render(certificate_id: int) -> None:
     try:
         render_certificate.delay(certificate_id)
     except Exception:
-        # With tasks in-process a rendering failure must not fail the learner's request: the
-        # certificate stands ("being prepared") and `render_pending_certificates` retries it.
-        logger.exception("Certificate %s was issued but not rendered", certificate_id)
+        # Neither a rendering failure (tasks in-process) nor an unreachable broker may fail the
+        # learner's request: the certificate stands ("being prepared") and the scheduled sweep
+        # (courses.services.upkeep.render_missing_pdfs) renders and e-mails it later.
+        logger.exception("Certificate %s was issued but not queued for rendering", certificate_id)
 
 
-def _queue_email(certificate_id: int) -> None:
+def queue_email(certificate_id: int) -> None:
     from courses.tasks import email_certificate
 
     try:
         email_certificate.delay(certificate_id)
     except Exception:
-        logger.exception("Certificate %s was not e-mailed", certificate_id)
+        # The broker is down: the scheduled sweep (courses.services.upkeep) sends it later.
+        logger.exception("Certificate %s was not queued for e-mail", certificate_id)
 
 
 def _queue_notice(event_id: int, reason: str) -> None:
@@ -281,7 +284,7 @@ def reinstate_certificate(
     )
     _notify_on_commit(event, reason)
     # A certificate revoked before its PDF went out is sent now; one already sent is not again.
-    transaction.on_commit(lambda: _queue_email(certificate.pk))
+    transaction.on_commit(lambda: queue_email(certificate.pk))
     return certificate
 
 
@@ -367,6 +370,12 @@ def render_and_store(*, certificate_id: int) -> Certificate:
         name = f"{certificate.code}.pdf"
         if certificate.pdf:
             certificate.pdf.delete(save=False)
+        else:
+            # A file left by a render whose worker died before its commit: no record points at
+            # it, and the code is this certificate's alone, so it is replaced, not kept beside.
+            leftover = certificate.pdf.field.generate_filename(certificate, name)
+            if certificate.pdf.storage.exists(leftover):
+                certificate.pdf.storage.delete(leftover)
         certificate.pdf.save(name, ContentFile(pdf), save=False)
         certificate.pdf_sha256 = digest
         certificate.rendered_at = timezone.now()
@@ -377,10 +386,17 @@ def render_and_store(*, certificate_id: int) -> Certificate:
     return certificate
 
 
+@transaction.atomic
 def email_certificate(*, certificate_id: int, force: bool = False) -> bool:
     """Send the learner their certificate with the PDF attached, once (or again when asked).
-    Only a valid certificate is ever sent: a revoked or replaced one is not a credential."""
-    certificate = Certificate.objects.select_related("enrollment__user").get(pk=certificate_id)
+    Only a valid certificate is ever sent: a revoked or replaced one is not a credential.
+    The row is locked while the message goes, so a retried task and the scheduled sweep
+    running at once send it once; a refused message records nothing and is tried again."""
+    certificate = (
+        Certificate.objects.select_for_update(of=("self",))
+        .select_related("enrollment__user")
+        .get(pk=certificate_id)
+    )
     if certificate.status != CertificateStatus.VALID or certificate.superseded_by_id is not None:
         return False
     if not certificate.is_rendered or (certificate.emailed_at and not force):
@@ -443,7 +459,10 @@ _NOTICES = {
 }
 
 
-def _notice_marker(event: CertificateEvent) -> str:
+NOTICE_KINDS = tuple(_NOTICES)
+
+
+def notice_marker(event: CertificateEvent) -> str:
     return f"(event {event.pk})"
 
 
@@ -463,7 +482,7 @@ def notify_learner(*, event_id: int, reason: str = "") -> bool:
     if template is None:
         return False
     certificate = event.certificate
-    marker = _notice_marker(event)
+    marker = notice_marker(event)
     if certificate.events.filter(
         kind=CertificateEvent.Kind.NOTIFIED, detail__endswith=marker
     ).exists():

@@ -31,7 +31,7 @@ from courses.services.catalog import (
     estimated_minutes,
     format_time,
     least_engaged_minutes,
-    local_media_file,
+    media_file,
     media_file_seconds,
     supported_hours,
 )
@@ -251,8 +251,8 @@ def _episode_duration(parsed: ParsedShowNotes, *, media_url: str, given) -> int 
             raise ShowNotesError(_("The duration must be longer than zero."))
     elif parsed.duration_seconds is not None:
         source, duration = "notes", parsed.duration_seconds
-    elif (path := local_media_file(media_url.strip())) is not None and (
-        measured := media_file_seconds(path)
+    elif (found := media_file(media_url.strip())) is not None and (
+        measured := media_file_seconds(found)
     ):
         source, duration = "file", round(measured)
     else:

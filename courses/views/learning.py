@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from courses import selectors
 from courses.forms import CatalogFilterForm
-from courses.models import Course, Enrollment, Lesson, Policy
+from courses.models import Course, Enrollment, Lesson, Policy, PolicyKind
 from courses.selectors.catalog import courses_open_to
 from courses.selectors.learning import lineage_credit, open_until
 from courses.services import assessment, captions, learning
@@ -292,4 +292,16 @@ def my_trainings(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def policy(request: HttpRequest, kind: str) -> HttpResponse:
-    return render(request, "courses/policy.html", {"policy": get_object_or_404(Policy, kind=kind)})
+    if kind not in PolicyKind.values:
+        raise Http404
+    # A policy not yet published still answers: a learner looking for it finds who to ask.
+    published = Policy.objects.filter(kind=kind, is_published=True).first()
+    return render(
+        request,
+        "courses/policy.html",
+        {
+            "policy": published,
+            "kind": PolicyKind(kind),
+            "provider": selectors.current_provider(),
+        },
+    )
