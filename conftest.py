@@ -1,3 +1,6 @@
+import time
+from collections.abc import Iterator
+
 import pytest
 
 from accounts.tests.factories import LicenceFactory, UserFactory
@@ -47,3 +50,20 @@ def page(page):
     if not page.is_closed():
         page.goto("about:blank")
         page.wait_for_timeout(500)
+
+
+@pytest.fixture
+def heartbeats_stopped_at_teardown(page) -> Iterator[None]:
+    """A lesson page beats every second until it is closed, but the live server shares the
+    test's in-memory SQLite connection: a beat landing while the database is flushed after the
+    test breaks the flush. At the end, let no further beat through and wait for those in flight."""
+    in_flight: set = set()
+    page.on("request", lambda r: in_flight.add(r) if r.url.endswith("/heartbeat/") else None)
+    page.on("requestfinished", lambda r: in_flight.discard(r))
+    page.on("requestfailed", lambda r: in_flight.discard(r))
+    yield
+    page.route("**/heartbeat/", lambda route: route.abort())
+    page.goto("about:blank")
+    deadline = time.monotonic() + 5
+    while in_flight and time.monotonic() < deadline:
+        page.wait_for_timeout(50)

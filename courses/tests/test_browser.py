@@ -3,14 +3,12 @@ trainings that count for their licence, enroll, listen to a chapter while the pr
 leave, and resume the audio where they paused it."""
 
 import re
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 from django.core.management import call_command
-from playwright.sync_api import Page, Request, expect
+from playwright.sync_api import Page, expect
 
 from accounts.tests.factories import PASSWORD, LicenceFactory, UserFactory
 from courses.models import Course, Lesson, LessonProgress
@@ -28,23 +26,6 @@ MEDIA = "document.getElementById('lesson-media')"
 
 def media_time(page: Page) -> float:
     return page.evaluate(f"{MEDIA}.currentTime")
-
-
-@pytest.fixture
-def heartbeats_stopped_at_teardown(page: Page) -> Iterator[None]:
-    """A lesson page beats every second until it is closed, but the live server shares the
-    test's in-memory SQLite connection: a beat landing while the database is flushed after the
-    test breaks the flush. At the end, let no further beat through and wait for those in flight."""
-    in_flight: set[Request] = set()
-    page.on("request", lambda r: in_flight.add(r) if r.url.endswith("/heartbeat/") else None)
-    page.on("requestfinished", lambda r: in_flight.discard(r))
-    page.on("requestfailed", lambda r: in_flight.discard(r))
-    yield
-    page.route("**/heartbeat/", lambda route: route.abort())
-    page.goto("about:blank")
-    deadline = time.monotonic() + 5
-    while in_flight and time.monotonic() < deadline:
-        page.wait_for_timeout(50)
 
 
 @pytest.mark.django_db(transaction=True)

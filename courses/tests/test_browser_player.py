@@ -3,8 +3,6 @@ step with the audio, the transcript following playback and moving it, speed, ±1
 keyboard shortcuts, the live region's announcements, and the page without script."""
 
 import re
-import time
-from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 
@@ -12,7 +10,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.test import Client
-from playwright.sync_api import Page, Request, expect
+from playwright.sync_api import Page, expect
 
 from accounts.tests.factories import UserFactory
 from courses.models import Course, Episode, Lesson, LessonProgress
@@ -28,22 +26,6 @@ RUPTURES = "ruptures-ghosting-and-reengaging-stuck-clients"
 START, END = 440, 606
 MEDIA = "document.getElementById('lesson-media')"
 SLACK = 0.6
-
-
-@pytest.fixture
-def heartbeats_stopped_at_teardown(page: Page) -> Iterator[None]:
-    """The live server shares the test's in-memory database: no beat may land while it is
-    flushed after the test. At the end, let no further beat through and wait for those sent."""
-    in_flight: set[Request] = set()
-    page.on("request", lambda r: in_flight.add(r) if r.url.endswith("/heartbeat/") else None)
-    page.on("requestfinished", lambda r: in_flight.discard(r))
-    page.on("requestfailed", lambda r: in_flight.discard(r))
-    yield
-    page.route("**/heartbeat/", lambda route: route.abort())
-    page.goto("about:blank")
-    deadline = time.monotonic() + 5
-    while in_flight and time.monotonic() < deadline:
-        page.wait_for_timeout(50)
 
 
 def sign_in(page: Page, live_server, user) -> None:
