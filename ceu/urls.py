@@ -1,7 +1,9 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
 from courses.admin.golive import go_live_view
+from courses.views.media import episode_media
 
 from . import health, views
 
@@ -11,6 +13,8 @@ urlpatterns = [
     path("health/", health.health, name="health"),
     path("health/live", health.live, name="health_live"),
     path("", include("courses.urls")),
+    # Uploaded episode media, from whichever file store holds it (courses/views/media.py).
+    path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", episode_media, name="episode_media"),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     # The go-live checklist, among the admin's pages (courses/admin/golive.py).

@@ -23,6 +23,7 @@ from courses.models.catalog import (
     READING_WORDS_PER_MINUTE,
     supported_hours,
 )
+from courses.services import media_delivery
 
 __all__ = [
     "RECORDED_FORMATS",
@@ -170,7 +171,9 @@ def _static_file(name: str) -> MediaFile | None:
 
 
 def _media_file(name: str) -> MediaFile | None:
-    if not default_storage.exists(name):
+    # Only the episodes folder is served to players (courses/views/media.py); the records
+    # beside it in the store are not media.
+    if not media_delivery.is_public(name) or not default_storage.exists(name):
         return None
     # Opening for reading fetches nothing yet (S3 checks the object is there); a folder on the
     # file system refuses to open, so only a file counts.
@@ -277,7 +280,7 @@ def media_problems(course: Course, lessons: list[Lesson]) -> list[str]:
             % {
                 "address": address,
                 "static": "/" + settings.STATIC_URL.lstrip("/"),
-                "media": "/" + settings.MEDIA_URL.lstrip("/"),
+                "media": "/" + settings.MEDIA_URL.lstrip("/") + media_delivery.PUBLIC_MEDIA_FOLDER,
             }
         )
     elif (found := media_file(address)) is not None:

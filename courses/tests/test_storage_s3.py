@@ -159,3 +159,33 @@ def test_a_deployment_without_a_bucket_name_is_refused():
         )
         assert result.returncode != 0
         assert message in result.stderr
+
+
+@pytest.mark.django_db
+def test_a_player_streams_ranges_of_an_episode_in_the_private_bucket(s3_storage, client, settings):
+    with DEMO_AUDIO.open("rb") as audio:
+        name = default_storage.save("episodes/ghost.ogg", File(audio, name="ghost.ogg"))
+    data = DEMO_AUDIO.read_bytes()
+    address = f"/{settings.MEDIA_URL.lstrip('/')}{name}"
+
+    part = client.get(address, headers={"range": "bytes=4096-8191"})
+    whole = client.get(address)
+
+    assert part.status_code == 206
+    assert part["Content-Range"] == f"bytes 4096-8191/{len(data)}"
+    assert b"".join(part.streaming_content) == data[4096:8192]
+    assert whole.status_code == 200
+    assert hashlib.sha256(b"".join(whole.streaming_content)).digest() == (
+        hashlib.sha256(data).digest()
+    )
+    assert client.get(address, headers={"if-none-match": whole["ETag"]}).status_code == 304
+    # Streamed from the bucket: nothing lands on this machine's disk.
+    assert files_under(Path(settings.MEDIA_ROOT)) == []
+
+
+@pytest.mark.django_db
+def test_a_record_in_the_bucket_is_not_served_as_media(s3_storage, client, issued):
+    response = client.get(f"/media/{issued.pdf.name}")
+
+    assert response.status_code == 404
+    assert client.get("/media/episodes/never-uploaded.ogg").status_code == 404
