@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test prod setup setup-test demo lint format test-sqlite test-postgres migrations bench clean
+.PHONY: run test prod setup setup-test setup-bench demo lint format test-sqlite test-postgres migrations bench clean
 
 run: setup demo ## Set up, load the demo and serve http://127.0.0.1:8000 (SQLite, tasks in-process)
 	$(MANAGE) runserver $(HOST)
@@ -20,6 +20,9 @@ setup:
 
 setup-test:
 	@scripts/setup test
+
+setup-bench:
+	@scripts/setup bench
 
 demo: ## Migrate, load the demo trainings and create the demo accounts (idempotent)
 	$(MANAGE) migrate --noinput -v 0
@@ -39,9 +42,10 @@ test-sqlite: ## The whole suite on SQLite, with Redis, a Celery worker and Chrom
 test-postgres: ## The database-backed suite again on a throwaway PostgreSQL server
 	$(PY) -m ceu.testing.postgres -- $(VENV)/bin/pytest -m "not browser and not prod_stack and not restore_drill" $(PYTEST_ARGS)
 
-bench: setup-test ## Benchmarks beside their baselines (see bench/README.md)
+bench: setup-bench ## Benchmarks beside their baselines (see bench/README.md)
 	$(PY) bench/render_certificate.py
 	$(PY) bench/issue_throughput.py --count 1000
+	$(PY) bench/pages.py
 
 migrations:
 	$(MANAGE) makemigrations

@@ -1,8 +1,13 @@
 """Issue N certificates and let two Celery workers on Redis render and e-mail them, on a
 throwaway PostgreSQL; beside it, as the baseline, N no-op health-check tasks through the same two
-workers. Prints both throughputs.
+workers. Prints both throughputs, and each worker's resident memory (RSS) before and after.
 
     .venv/bin/python bench/issue_throughput.py [--count 1000]
+
+The workers send real e-mail, over SMTP, to a mail server this script runs (aiosmtpd): a message
+per certificate, counted as it arrives. Before the timed run each worker renders a couple of
+certificates (fonts loaded, stylesheet parsed), so the RSS growth printed is what N renders add
+to a worker that has started work, and the time is the throughput of workers in service.
 
 Needs the machine's PostgreSQL and redis-server (as `make test` does).
 """
@@ -11,12 +16,72 @@ import argparse
 import os
 import subprocess
 import sys
+import threading
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+WARM_UP_PER_WORKER = 2
+
+
+@contextmanager
+def mail_server():
+    """An SMTP server on a free loopback port that counts the messages it accepts."""
+    from aiosmtpd.controller import Controller
+
+    from ceu.testing.services import free_port
+
+    class Counter:
+        def __init__(self) -> None:
+            self.received = 0
+            self.with_pdf = 0
+            self.lock = threading.Lock()
+
+        async def handle_DATA(self, server, session, envelope):
+            with self.lock:
+                self.received += 1
+                self.with_pdf += b"application/pdf" in envelope.content
+            return "250 Message accepted for delivery"
+
+    counter = Counter()
+    controller = Controller(counter, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield counter, controller.port
+    finally:
+        controller.stop()
+
+
+def worker_settings(workdir: Path, smtp_port: int) -> str:
+    """A settings module for the workers: the test settings, e-mail over SMTP to `smtp_port`."""
+    (workdir / "bench_worker_settings.py").write_text(
+        "from ceu.settings.test import *  # noqa: F403\n"
+        'EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"\n'
+        f'EMAIL_HOST = "127.0.0.1"\nEMAIL_PORT = {smtp_port}\n'
+        'EMAIL_USE_TLS = EMAIL_USE_SSL = False\nEMAIL_HOST_USER = EMAIL_HOST_PASSWORD = ""\n'
+    )
+    return "bench_worker_settings"
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def wait_until_emailed(timeout: float) -> None:
+    from courses.models import Certificate
+
+    start = time.perf_counter()
+    while Certificate.objects.filter(emailed_at__isnull=True).exists():
+        if time.perf_counter() - start > timeout:
+            sys.exit(f"certificates still pending after {timeout:.0f} s")
+        time.sleep(0.2)
 
 
 def start_workers(env: dict, count: int, logdir: Path) -> list[subprocess.Popen]:
@@ -61,6 +126,7 @@ def main() -> None:
         database_url = stack.enter_context(postgres_server())
         redis_url = stack.enter_context(redis_server())
         workdir = Path(stack.enter_context(__import__("tempfile").TemporaryDirectory()))
+        mail, smtp_port = stack.enter_context(mail_server())
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "ceu.settings.test",
@@ -85,9 +151,15 @@ def main() -> None:
             task_always_eager=False,
         )
         call_command("migrate", verbosity=0)
-        enrollments = make_completed_enrollments(args.count)
+        warm_up = WARM_UP_PER_WORKER * args.workers
+        enrollments = make_completed_enrollments(args.count + warm_up)
 
-        workers = start_workers(env, args.workers, workdir)
+        worker_env = {
+            **env,
+            "DJANGO_SETTINGS_MODULE": worker_settings(workdir, smtp_port),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(workdir), env.get("PYTHONPATH")])),
+        }
+        workers = start_workers(worker_env, args.workers, workdir)
         stack.callback(lambda: [w.terminate() for w in workers])
         deadline = time.monotonic() + 60
         while len(app.control.ping(timeout=0.5)) < args.workers:
@@ -105,16 +177,24 @@ def main() -> None:
         from courses.models import Certificate
         from courses.services.credentials import issue_certificate
 
+        # Warm-up, untimed: a couple of certificates per worker.
+        for enrollment in enrollments[:warm_up]:
+            issue_certificate(enrollment=enrollment)
+        wait_until_emailed(timeout=600)
+        rss_before = [rss_mb(worker.pid) for worker in workers]
+
         start = time.perf_counter()
-        for enrollment in enrollments:
+        for enrollment in enrollments[warm_up:]:
             issue_certificate(enrollment=enrollment)  # each queues its render on commit
         issued = time.perf_counter() - start
-        while Certificate.objects.filter(emailed_at__isnull=True).exists():
-            if time.perf_counter() - start > 1800:
-                sys.exit("certificates still pending after 30 minutes")
-            time.sleep(0.2)
+        wait_until_emailed(timeout=1800)
         total = time.perf_counter() - start
-        rendered = Certificate.objects.exclude(pdf_sha256="").count()
+        rss_after = [rss_mb(worker.pid) for worker in workers]
+        rendered = Certificate.objects.exclude(pdf_sha256="").count() - warm_up
+        deadline = time.monotonic() + 30
+        while mail.received < args.count + warm_up and time.monotonic() < deadline:
+            time.sleep(0.1)
+        received = mail.received - warm_up
 
     print(
         f"{args.count} health-check tasks through {args.workers} workers: "
@@ -122,8 +202,14 @@ def main() -> None:
     )
     print(
         f"{args.count} certificates issued in {issued:.1f} s, rendered and e-mailed by "
-        f"{args.workers} workers in {total:6.1f} s  ({rendered / total:7.1f} certificates/s)"
+        f"{args.workers} workers in {total:6.1f} s  ({rendered / total:7.1f} certificates/s); "
+        f"{received} e-mails received over SMTP, {mail.with_pdf - warm_up} with the PDF"
     )
+    for index, (before, after) in enumerate(zip(rss_before, rss_after, strict=True)):
+        print(
+            f"worker {index}: RSS {before:6.1f} MB after warm-up, {after:6.1f} MB after "
+            f"the run ({after - before:+.1f} MB, about {args.count // args.workers} certificates)"
+        )
 
 
 def make_completed_enrollments(count: int) -> list:

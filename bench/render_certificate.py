@@ -2,9 +2,20 @@
 WeasyPrint document rendered the same way, in the same process.
 
     .venv/bin/python bench/render_certificate.py [--runs 30]
+    .venv/bin/python bench/render_certificate.py --renders 1000
+
+Every run renders a certificate of its own (its own code, so its own QR code and record), as a
+worker does: nothing a cache kept from an earlier run can stand in for it. Baseline and
+certificate runs alternate, so a machine that gets busier part-way slows both alike. Times are
+wall-clock, with the process's CPU time beside them (the figure to trust on a busy machine).
+
+`--renders N` is the memory check instead: the resident set (RSS) of this process after a
+warm-up (one certificate per script a name may be written in), then after N more certificates,
+names cycling through those scripts. It fails (exit status 1) past 50 MB of growth.
 """
 
 import argparse
+import itertools
 import os
 import statistics
 import sys
@@ -63,47 +74,120 @@ SNAPSHOT = {
 }
 
 
-def measure(label: str, render, runs: int) -> float:
-    render()  # warm up: fonts loaded, caches filled
-    times = []
-    for _run in range(runs):
-        start = time.perf_counter()
-        render()
-        times.append((time.perf_counter() - start) * 1000)
+# Names in the scripts the glyph tests cover: a worker meets them all, and each loads its fonts.
+NAMES = [
+    "Zoë Ramírez-Núñez",
+    "Nguyễn Thị Hương",
+    "Ελένη Παπαδοπούλου",
+    "Анастасия Шевченко",
+    "محمد الأحمد",
+    "שרה כהן",
+    "王小明",
+    "山田 さくら",
+    "김민준",
+    "अनन्या शर्मा",
+    "Sam \U0001f44d\U0001f3fd",
+]
+RSS_GROWTH_LIMIT_MB = 50
+_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+
+
+def certificate(index: int, name: str = SNAPSHOT["learner_name"]) -> tuple[dict, str]:
+    """The bench's certificate with a code (and so a verify address and QR code) of its own."""
+    digits = "".join(_ALPHABET[(index // len(_ALPHABET) ** k) % len(_ALPHABET)] for k in range(4))
+    code = f"CEU-7K3M-Q9XZ-{digits}-HW8C"
+    return {
+        **SNAPSHOT,
+        "code": code,
+        "learner_name": name,
+    }, f"https://ce.example.org/verify/{code}/"
+
+
+def render_nth(index: int, name: str = SNAPSHOT["learner_name"]) -> bytes:
+    snapshot, url = certificate(index, name)
+    return render_certificate_pdf(snapshot, verify_url=url)
+
+
+def timed(render) -> tuple[float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    render()
+    return (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
+
+
+def peak_memory(render) -> float:
     tracemalloc.start()
     render()
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    median = statistics.median(times)
-    p95 = sorted(times)[int(len(times) * 0.95) - 1]
+    return peak / 1e6
+
+
+def compare(label: str, baseline, renders, runs: int) -> None:
+    """`runs` renders of `renders(i)` alternating with the baseline's; medians and ratios."""
+    baseline()  # warm up: fonts loaded, stylesheet parsed
+    renders(-1)
+    base, cert = [], []
+    for run in range(runs):
+        base.append(timed(baseline))
+        cert.append(timed(lambda run=run: renders(run)))
+    for name, times, peak in (
+        ("minimal one-page PDF", base, peak_memory(baseline)),
+        (label, cert, peak_memory(lambda: renders(runs))),
+    ):
+        wall = sorted(t[0] for t in times)
+        print(
+            f"{name:<24} median {statistics.median(wall):7.1f} ms   "
+            f"p95 {wall[int(len(wall) * 0.95) - 1]:7.1f} ms   "
+            f"CPU median {statistics.median(t[1] for t in times):7.1f} ms   "
+            f"peak Python memory {peak:6.1f} MB"
+        )
+    wall_ratio = statistics.median(t[0] for t in cert) / statistics.median(t[0] for t in base)
+    cpu_ratio = statistics.median(t[1] for t in cert) / statistics.median(t[1] for t in base)
+    print(f"{label} / baseline: {wall_ratio:.1f}x wall, {cpu_ratio:.1f}x CPU over {runs} runs each")
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def memory(renders: int) -> int:
+    for index, name in enumerate(NAMES):  # warm up: every script's fonts loaded once
+        render_nth(-1 - index, name)
+    before = rss_mb()
+    start = time.perf_counter()
+    names = itertools.cycle(NAMES)
+    for index in range(renders):
+        render_nth(index, next(names))
+    elapsed = time.perf_counter() - start
+    after = rss_mb()
+    growth = after - before
+    verdict = "within" if growth <= RSS_GROWTH_LIMIT_MB else "OVER"
     print(
-        f"{label:<22} median {median:7.1f} ms   p95 {p95:7.1f} ms   "
-        f"peak Python memory {peak / 1e6:6.1f} MB"
+        f"RSS after warm-up {before:7.1f} MB, after {renders} more certificates {after:7.1f} MB: "
+        f"{growth:+.1f} MB ({verdict} the {RSS_GROWTH_LIMIT_MB} MB limit); "
+        f"{elapsed / renders * 1000:.1f} ms per certificate"
     )
-    return median
+    return 0 if growth <= RSS_GROWTH_LIMIT_MB else 1
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
-    args = parser.parse_args()
-    url = "https://ce.example.org/verify/CEU-7K3M-Q9XZ-4T2P-HW8C/"
-    baseline = measure("minimal one-page PDF", minimal_pdf, args.runs)
-    certificate = measure(
-        "certificate (PDF/A-3b)",
-        lambda: render_certificate_pdf(SNAPSHOT, verify_url=url),
-        args.runs,
+    parser.add_argument(
+        "--renders", type=int, default=0, help="check memory over this many renders instead"
     )
-    print(f"certificate / baseline: {certificate / baseline:.1f}x over {args.runs} runs each")
+    args = parser.parse_args()
+    if args.renders:
+        sys.exit(memory(args.renders))
+    compare("certificate (PDF/A-3b)", minimal_pdf, render_nth, args.runs)
     # A colour emoji in the name costs more than any script: WeasyPrint rewrites the emoji font
     # (about 10 MB) with fontTools to embed it without its pictures, and draws each as an image.
-    emoji = {**SNAPSHOT, "learner_name": "Zoë Ramírez-Núñez \U0001f469\u200d\u2695\ufe0f"}
-    with_emoji = measure(
-        "certificate, emoji",
-        lambda: render_certificate_pdf(emoji, verify_url=url),
-        args.runs,
-    )
-    print(f"emoji name / baseline: {with_emoji / baseline:.1f}x")
+    emoji = "Zoë Ramírez-Núñez \U0001f469\u200d\u2695\ufe0f"
+    compare("certificate, emoji", minimal_pdf, lambda i: render_nth(10_000 + i, emoji), args.runs)
 
 
 if __name__ == "__main__":
