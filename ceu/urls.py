@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from courses.admin.golive import go_live_view
+from courses.views import badges
 from courses.views.media import episode_media
 
 from . import health, views
@@ -12,6 +13,11 @@ urlpatterns = [
     # For load balancers and monitors: never rate-limited, no personal data, never cached.
     path("health/", health.health, name="health"),
     path("health/live", health.live, name="health_live"),
+    # The certificates' issuer, as did:web and a JWK Set (courses/views/badges.py).
+    path(".well-known/did.json", badges.did_document, name="did_document"),
+    path(".well-known/jwks.json", badges.jwks, name="jwks"),
+    # Where did:web looks when CEU_SITE_URL has a path (did:web:host:path -> /path/did.json).
+    path("did.json", badges.did_document),
     path("", include("courses.urls")),
     # Uploaded episode media, from whichever file store holds it (courses/views/media.py).
     path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", episode_media, name="episode_media"),

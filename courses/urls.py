@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from .views import api, assessment, credentials, learning
+from .views import api, assessment, badges, credentials, learning
 
 app_name = "courses"
 
@@ -32,6 +32,11 @@ urlpatterns = [
     path("certificates/<str:code>.pdf", credentials.certificate_pdf, name="certificate_pdf"),
     path("my/transcript/", credentials.transcript, name="transcript"),
     path("my/transcript.pdf", credentials.transcript_pdf, name="transcript_pdf"),
+    # Open Badges credentials and their revocation lists (courses/services/badges.py).
+    path("credentials/<str:code>.json", badges.credential_json, name="credential_json"),
+    path("credentials/<str:code>.jwt", badges.credential_jwt, name="credential_jwt"),
+    path("credentials/status/<int:list_id>.json", badges.status_list_json, name="status_list_json"),
+    path("credentials/status/<int:list_id>.jwt", badges.status_list_jwt, name="status_list_jwt"),
     path("verify/", credentials.verify, name="verify"),
     path("verify/pdf/", credentials.verify_pdf, name="verify_pdf"),
     path("verify/<str:code>/", credentials.verify_code, name="verify_code"),

@@ -51,12 +51,14 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Content-Security-Policy, Permissions-Policy and no-store on personal pages (below).
-    "csp.middleware.CSPMiddleware",
+    # Content-Security-Policy, Permissions-Policy and no-store on personal pages (below). The
+    # policy is django-csp's, built once rather than on every response (ceu/middleware.py).
+    "ceu.middleware.CSPMiddleware",
     "ceu.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    # Django's, without asking of every path whether it starts with a language (ceu/middleware.py).
+    "ceu.middleware.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -100,6 +102,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://ceu")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # The same cache, without a new Redis client object built for every call (ceu/cache.py).
+    CACHES["default"]["BACKEND"] = "ceu.cache.RedisCache"
+# Sessions are read from the cache (Redis where CACHE_URL names it) and written through to the
+# database: a signed-in page reads no session row, and a cache restart signs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Accounts -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -145,6 +153,18 @@ CEU_DEMO = False
 
 # The site's public address: QR codes and e-mails link to it.
 CEU_SITE_URL = env("CEU_SITE_URL", default="http://127.0.0.1:8000")
+# The keys that sign certificates (courses/services/signing_keys.py; `manage.py
+# create_signing_key` writes a set): the Ed25519 key for Open Badges credentials and status
+# lists (a private JWK or PEM), and the document-signing key and X.509 certificate for PDFs.
+CEU_CREDENTIAL_KEY_FILE = env("CEU_CREDENTIAL_KEY_FILE", default="")
+CEU_SIGNING_KEY_FILE = env("CEU_SIGNING_KEY_FILE", default="")
+CEU_SIGNING_CERT_FILE = env("CEU_SIGNING_CERT_FILE", default="")
+# Where keys are made for demos when none is named above (kept out of git); production never
+# makes one and refuses to sign without its own.
+CEU_KEYS_DIR = env.path("CEU_KEYS_DIR", default=BASE_DIR / ".keys")
+CEU_DEMO_SIGNING_KEYS = False
+# A timestamp authority (RFC 3161) for PDF signatures: PAdES B-T where set, B-B where not.
+CEU_TSA_URL = env("CEU_TSA_URL", default="")
 # Certificates print on US Letter landscape, or A4 landscape with "a4".
 CEU_CERTIFICATE_PAGE_SIZE = env("CEU_CERTIFICATE_PAGE_SIZE", default="letter")
 

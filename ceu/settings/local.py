@@ -12,6 +12,8 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 # sign-in page says so while this is off.
 CEU_REQUIRE_STAFF_MFA = env.bool("CEU_REQUIRE_STAFF_MFA", default=False)
 CEU_DEMO = True
+# Credentials are signed with a key made on first use when none is configured.
+CEU_DEMO_SIGNING_KEYS = True
 
 # Files served straight from the source folders: no collectstatic needed on one machine.
 STORAGES = {

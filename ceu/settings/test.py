@@ -12,6 +12,10 @@ DATABASES = {"default": env.db("DATABASE_URL", default="sqlite://:memory:")}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Sessions in the database alone: the suite's pinned query counts include the session's row.
+# Production reads it from the cache (base.py); ceu/tests/test_request_overhead.py and
+# courses/tests/test_verify_cache.py run with that engine.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # Tasks run in-process in the suite; the test that starts a real worker gives it (and itself)
 # a Redis broker through these variables.
@@ -30,6 +34,10 @@ WHITENOISE_AUTOREFRESH = True
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 CEU_REQUIRE_STAFF_MFA = True
 CEU_DEMO = False
+# Credentials are signed with a key made on first use when none is configured.
+CEU_DEMO_SIGNING_KEYS = True
+# PDF signatures are never timestamped by an outside service in tests.
+CEU_TSA_URL = ""
 # The suite's pages show configured providers as live; the go-live tests turn the checklist on.
 CEU_GO_LIVE_REQUIRED = False
 LOGGING = {"version": 1, "disable_existing_loggers": False}

@@ -7,6 +7,7 @@ stack brings its own PostgreSQL); under CI=true a missing PostgreSQL or Redis fa
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from pypdf import PdfReader
 
 from ceu.testing.services import (
     ServiceUnavailable,
@@ -203,7 +205,9 @@ def _right_answers() -> dict[int, list[int]]:
 # --- The journey --------------------------------------------------------------------------------
 
 
-def test_a_learner_signs_up_completes_a_training_and_the_worker_renders_the_certificate(stack):
+def test_a_learner_signs_up_completes_a_training_and_the_worker_renders_the_certificate(
+    stack, tmp_path
+):
     learner = requests.Session()
     email = "jordan.rivers@example.org"
 
@@ -296,6 +300,17 @@ def test_a_learner_signs_up_completes_a_training_and_the_worker_renders_the_cert
         time.sleep(2)
     assert pdf.headers["Content-Type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
+    # Signed by the worker with the run's keys, its credential inside and served on its own.
+    signed = tmp_path / f"{code}.pdf"
+    signed.write_bytes(pdf.content)
+    checked = subprocess.run(
+        ["pdfsig", str(signed)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert "Signature Validation: Signature is Valid." in checked.stdout, checked.stdout
+    embedded = PdfReader(io.BytesIO(pdf.content)).attachments["credential.jwt"][0].decode()
+    credential = requests.get(stack.url(f"/credentials/{code}.jwt"), timeout=60)
+    assert credential.status_code == 200
+    assert credential.text == embedded
 
     # Anyone verifies it through the API.
     verified = requests.get(stack.url(f"/api/v1/certificates/{code}"), timeout=60)

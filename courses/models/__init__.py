@@ -1,5 +1,6 @@
 from .assessment import ATTESTATION_TEXT, Choice, EvaluationResponse, Question, QuizAttempt
 from .audit import LogEntry
+from .badges import OpenBadgeCredential, SigningKey, StatusList, StatusPurpose
 from .boards import (
     AcceptedApproval,
     ApprovalBody,
@@ -28,6 +29,7 @@ from .catalog import (
 )
 from .credentials import Certificate, CertificateEvent, CertificateStatus
 from .learning import EngagementClock, Enrollment, LessonProgress, RepeatAllowance
+from .pdf_signing import DocumentSigningCertificate
 from .rosters import CeBrokerRoster, CeBrokerRosterEntry, RosterLocked
 from .upkeep import ApprovalLapseWarning
 
@@ -49,6 +51,7 @@ __all__ = [
     "CourseApproval",
     "CourseFormat",
     "CourseStatus",
+    "DocumentSigningCertificate",
     "EngagementClock",
     "Enrollment",
     "Episode",
@@ -59,6 +62,7 @@ __all__ = [
     "Lesson",
     "LessonProgress",
     "LogEntry",
+    "OpenBadgeCredential",
     "Policy",
     "PolicyKind",
     "Provider",
@@ -68,6 +72,9 @@ __all__ = [
     "RenewalBasis",
     "RepeatAllowance",
     "RosterLocked",
+    "SigningKey",
+    "StatusList",
+    "StatusPurpose",
     "SubjectArea",
     "SubjectRequirement",
     "Topic",

@@ -1,5 +1,6 @@
 """The catalog: who approves our credit, what a course offers, and the chapters it teaches from."""
 
+import logging
 import string
 import uuid
 from datetime import date
@@ -9,12 +10,15 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models
+from django.db import models, transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.urls import reverse
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from accounts.models import Profession
+from ceu.markdown import html_to_store, rendered_from, stored_html
 
 from .boards import ApprovalBody
 
@@ -26,6 +30,8 @@ INSTRUCTION_MINUTES_PER_CE_HOUR = 50
 QUARTER_HOUR = Decimal("0.25")
 
 PROVIDER_CACHE_KEY = "courses:provider"
+
+logger = logging.getLogger(__name__)
 
 
 def supported_hours(instruction_minutes: Decimal) -> Decimal:
@@ -250,6 +256,9 @@ class Course(models.Model):
     title = models.CharField(_("title as approved"), max_length=200)
     summary = models.CharField(_("summary"), max_length=300)
     description = models.TextField(_("description (Markdown)"))
+    # The Markdown fields as sanitised HTML, rendered when saved (`_render_markdown` below), so
+    # no page renders Markdown per request.
+    description_html = models.TextField(editable=False, blank=True, default="")
     topics = models.ManyToManyField(Topic, related_name="courses", blank=True)
     subjects = models.ManyToManyField(
         "courses.SubjectArea",
@@ -267,6 +276,7 @@ class Course(models.Model):
         _("presenter credentials"), max_length=150, help_text=_("e.g. PhD, LMFT")
     )
     presenter_bio = models.TextField(_("presenter biography"), blank=True)
+    presenter_bio_html = models.TextField(editable=False, blank=True, default="")
     test_author = models.CharField(
         _("author of the post-test and answer key"), max_length=200, blank=True
     )
@@ -375,6 +385,14 @@ class Course(models.Model):
     def is_published(self) -> bool:
         return self.status == CourseStatus.PUBLISHED
 
+    @property
+    def description_as_html(self) -> SafeString:
+        return stored_html(self.description_html, self.description)
+
+    @property
+    def presenter_bio_as_html(self) -> SafeString:
+        return stored_html(self.presenter_bio_html, self.presenter_bio)
+
     def clean(self) -> None:
         errors: dict[str, str] = {}
         if self.ce_hours is not None and self.ce_hours % QUARTER_HOUR:
@@ -410,6 +428,7 @@ class Lesson(models.Model):
     )
     media_end_seconds = models.PositiveIntegerField(_("ends at (seconds)"), null=True, blank=True)
     body = models.TextField(_("lesson text (Markdown)"))
+    body_html = models.TextField(editable=False, blank=True, default="")
     estimated_minutes = models.PositiveSmallIntegerField(
         _("estimated minutes"),
         validators=[MinValueValidator(1)],
@@ -443,6 +462,10 @@ class Lesson(models.Model):
     def has_media(self) -> bool:
         # Both ends: a draft's last chapter may have a start and no end until its length is known.
         return self.media_start_seconds is not None and self.media_end_seconds is not None
+
+    @property
+    def body_as_html(self) -> SafeString:
+        return stored_html(self.body_html, self.body)
 
     @property
     def media_seconds(self) -> int:
@@ -602,6 +625,7 @@ class Policy(models.Model):
     kind = models.CharField(_("policy"), max_length=20, choices=PolicyKind.choices, unique=True)
     title = models.CharField(_("title"), max_length=200)
     body = models.TextField(_("text (Markdown)"))
+    body_html = models.TextField(editable=False, blank=True, default="")
     is_published = models.BooleanField(
         _("published"),
         default=True,
@@ -622,3 +646,80 @@ class Policy(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("courses:policy", args=[self.kind])
+
+    @property
+    def body_as_html(self) -> SafeString:
+        return stored_html(self.body_html, self.body)
+
+
+# --- Rendered Markdown and the content version ---------------------------------------------------
+
+# Each Markdown field and the field its sanitised HTML is kept in.
+MARKDOWN_FIELDS = {
+    "Course": (("description", "description_html"), ("presenter_bio", "presenter_bio_html")),
+    "Lesson": (("body", "body_html"),),
+    "Policy": (("body", "body_html"),),
+}
+
+
+def _render_markdown(sender, instance, update_fields=None, **kwargs) -> None:
+    """Render the Markdown once, as it is saved (fixtures included), never per request. A save
+    of other fields only (update_fields) leaves the HTML as it is."""
+    for source, target in MARKDOWN_FIELDS[sender.__name__]:
+        if update_fields is not None and source not in update_fields:
+            continue
+        if rendered_from(getattr(instance, target), getattr(instance, source)):
+            continue  # the text did not change: its HTML stands as stored
+        html = html_to_store(getattr(instance, source))
+        setattr(instance, target, html)
+        if update_fields is not None and target not in update_fields and instance.pk:
+            # The save writes only the fields it names: the HTML goes beside it.
+            sender._default_manager.filter(pk=instance.pk).update(**{target: html})
+
+
+# Pages cache what every visitor sees of the catalog under this token (courses.selectors.catalog
+# `content_version`); any change to what they show replaces it, so no page shows a cached copy
+# made before the change.
+CONTENT_VERSION_KEY = "courses:content-version"
+
+
+def _new_content_version() -> None:
+    try:
+        cache.set(CONTENT_VERSION_KEY, uuid.uuid4().hex, None)
+    except Exception:
+        # The change stands whatever the cache says; copies made before it expire within
+        # the hour (courses.selectors.catalog.FRAGMENT_SECONDS).
+        logger.exception("Content version not replaced")
+
+
+def content_changed(*args, **kwargs) -> None:
+    """Replace the content version now, and again once the transaction commits: a page built in
+    between (it still read the old rows) is kept under a version nothing asks for any more."""
+    _new_content_version()
+    transaction.on_commit(_new_content_version)
+
+
+for _model in (Course, Lesson, Policy):
+    pre_save.connect(_render_markdown, sender=_model, dispatch_uid=f"markdown-{_model.__name__}")
+for _model in (
+    Provider,
+    Accreditor,
+    AccreditorProfession,
+    Topic,
+    Episode,
+    Course,
+    Lesson,
+    LearningObjective,
+    Reference,
+    CourseApproval,
+    Policy,
+    "courses.SubjectArea",
+    "courses.BoardRule",
+    "courses.SubjectRequirement",
+    "courses.AcceptedApproval",
+):
+    _name = _model if isinstance(_model, str) else _model.__name__
+    post_save.connect(content_changed, sender=_model, dispatch_uid=f"content-saved-{_name}")
+    post_delete.connect(content_changed, sender=_model, dispatch_uid=f"content-deleted-{_name}")
+for _through in (Course.topics.through, Course.subjects.through, CourseApproval.subjects.through):
+    m2m_changed.connect(content_changed, sender=_through, dispatch_uid=f"content-m2m-{_through}")

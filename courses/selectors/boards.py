@@ -9,10 +9,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from functools import reduce
-from operator import or_
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -43,8 +41,9 @@ def _rules(*, accepted: bool = True) -> QuerySet[BoardRule]:
 
 def rules_for(licences: Iterable[Licence]) -> dict[tuple[str, str], BoardRule]:
     """The rules for these licences by (jurisdiction, profession), with their subject
-    requirements and accepted approvals: three queries whatever the number of licences, none
-    when no licence is for a board the site could carry."""
+    requirements and accepted approvals: from the cache, or three queries for each board not
+    read since the content last changed; none when no licence is for a board the site could
+    carry."""
     pairs = {
         (licence.jurisdiction, licence.profession)
         for licence in licences
@@ -52,8 +51,22 @@ def rules_for(licences: Iterable[Licence]) -> dict[tuple[str, str], BoardRule]:
     }
     if not pairs:
         return {}
-    wanted = reduce(or_, (Q(jurisdiction=j, profession=p) for j, p in sorted(pairs)))
-    return {(rule.jurisdiction, rule.profession): rule for rule in _rules().filter(wanted)}
+    # Rules are reference data, the same for every learner: read from the cache while the
+    # content version stands (a rule, its subjects or accepted approvals changed replace it).
+    from .catalog import cached_content
+
+    found = cached_content(
+        {pair: (f"board-rule:{pair[0]}:{pair[1]}", _rule_of(pair)) for pair in sorted(pairs)}
+    )
+    return {pair: rule for pair, rule in found.items() if rule}
+
+
+def _rule_of(pair: tuple[str, str]):
+    def build(_values) -> BoardRule | bool:
+        # False, not None, for a board the site has no rule for: that is kept too.
+        return _rules().filter(jurisdiction=pair[0], profession=pair[1]).first() or False
+
+    return build
 
 
 def with_board_rules(licences: Iterable[Licence]) -> list[Licence]:

@@ -1,14 +1,17 @@
 """Reads of the catalog: the provider, courses a person may see, their current approvals and
 how each counts for a learner's licences."""
 
-from collections.abc import Iterable
+import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 
 from accounts.models import Licence, User
 from courses.models import (
@@ -19,10 +22,56 @@ from courses.models import (
     Lesson,
     Provider,
 )
-from courses.models.catalog import PROVIDER_CACHE_KEY
+from courses.models.catalog import CONTENT_VERSION_KEY, PROVIDER_CACHE_KEY
 
 from .boards import Acceptance, acceptance, accepted_bodies, with_board_rules
-from .learning import open_to_enrolled
+from .learning import is_open_to_enrolled, open_to_enrolled
+
+# How long a cached copy of the catalog's content is kept; a change replaces the content version
+# at once (courses.models.catalog.content_changed), so this only bounds what the cache holds.
+FRAGMENT_SECONDS = 60 * 60
+# Copies are this process's own: a deployed release never serves what an older one rendered.
+_PROCESS = uuid.uuid4().hex[:12]
+
+
+def _content_version(found: dict) -> str:
+    version = found.get(CONTENT_VERSION_KEY)
+    if version is None:
+        fresh = uuid.uuid4().hex
+        version = fresh if cache.add(CONTENT_VERSION_KEY, fresh, None) else None
+        version = version or cache.get(CONTENT_VERSION_KEY) or fresh
+    return version
+
+
+Builder = Callable[[dict[str, Any]], Any]
+
+
+def cached_content(entries: dict[str, tuple[str, Builder]]) -> dict[str, Any]:
+    """What every visitor sees of the catalog (never anything of one learner's): for each name,
+    a (key, builder) pair; the value comes from the cache while the content version it was made
+    under stands, else it is built and kept. One cache round trip when all are there. The
+    version is read before anything is built, so a copy built from rows that changed meanwhile
+    is kept under a version already replaced. Each builder gets the values before it (a page's
+    fragments are built from its course)."""
+    language = translation.get_language() or ""
+    keys = {name: f"catalog:{_PROCESS}:{language}:{key}" for name, (key, _b) in entries.items()}
+    found = cache.get_many([CONTENT_VERSION_KEY, *keys.values()])
+    version = _content_version(found)
+    values: dict[str, Any] = {}
+    fresh: dict[str, Any] = {}
+    for name, key in keys.items():
+        entry = found.get(key)
+        if entry is not None and entry[0] == version:
+            values[name] = entry[1]
+        else:
+            values[name] = entries[name][1](values)
+            # Nothing is kept for what does not exist (a mistyped address): a name asked
+            # for later is found at once, and no one fills the cache with misses.
+            if values[name] is not None:
+                fresh[key] = (version, values[name])
+    if fresh:
+        cache.set_many(fresh, FRAGMENT_SECONDS)
+    return values
 
 
 def current_provider() -> Provider | None:
@@ -137,12 +186,12 @@ def professions_served(course: Course) -> list[str]:
     return sorted(names)
 
 
-def course_page(*, slug: str, user: User, today: date | None = None) -> Course:
-    """The course with everything its page shows; raises Course.DoesNotExist when not visible."""
-    today = today or timezone.localdate()
+def _course_with_content(slug: str, *, today: date) -> Course | None:
+    """The course, whatever its status, with everything its pages show, in a fixed number of
+    queries. The lessons come without their texts: a lesson page reads its own."""
     courses = _with_current_approvals(
-        # The episode's captions are the lesson pages' to read; the course page leaves them.
-        courses_open_to(user=user).select_related("episode").defer("episode__captions"),
+        # The episode's captions are the lesson pages' to read, through their own cache.
+        Course.objects.select_related("episode").defer("episode__captions"),
         today=today,
         # What each approval covers, for the subjects a licence's board requires.
         also=("subjects",),
@@ -151,9 +200,54 @@ def course_page(*, slug: str, user: User, today: date | None = None) -> Course:
         "subjects",
         "objectives",
         "references",
-        Prefetch("lessons", queryset=Lesson.objects.defer("body").order_by("position")),
+        Prefetch(
+            "lessons", queryset=Lesson.objects.defer("body", "body_html").order_by("position")
+        ),
     )
-    return courses.get(slug=slug)
+    course = courses.filter(slug=slug).first()
+    if course is not None:
+        for lesson in course.lessons.all():
+            # Kept with the lesson: pages link every chapter.
+            lesson.page_url = reverse("courses:lesson", args=[course.slug, lesson.position])
+    return course
+
+
+def course_content(*, slug: str, today: date | None = None) -> Course | None:
+    """`_course_with_content`, from the cache while the catalog's content is unchanged: the
+    same for every visitor, so whether this visitor may see it is asked apart (`may_open`)."""
+    today = today or timezone.localdate()
+    return cached_content(course_entry(slug, today=today))["course"]
+
+
+def course_entry(slug: str, *, today: date) -> dict[str, tuple[str, Builder]]:
+    """The course's cached content as an entry of `cached_content`, under "course"; a page adds
+    the fragments it renders from it."""
+    return {
+        "course": (f"course:{slug}:{today}", lambda _v: _course_with_content(slug, today=today))
+    }
+
+
+def may_open(course: Course, *, user: User, enrolled: bool) -> bool:
+    """`courses_open_to` for one course already read: published courses, every course for
+    staff previewing, and archived ones within the grace period for the learners enrolled."""
+    if course.is_published or can_preview(user):
+        return True
+    return user.is_authenticated and enrolled and is_open_to_enrolled(course)
+
+
+def course_page(*, slug: str, user: User, today: date | None = None) -> Course:
+    """The course with everything its page shows; raises Course.DoesNotExist when not visible."""
+    course = course_content(slug=slug, today=today)
+    if course is None:
+        raise Course.DoesNotExist
+    if not course.is_published and not can_preview(user):
+        enrolled = (
+            user.is_authenticated
+            and Enrollment.objects.filter(user=user, course_id=course.pk).exists()
+        )
+        if not may_open(course, user=user, enrolled=enrolled):
+            raise Course.DoesNotExist
+    return course
 
 
 @dataclass

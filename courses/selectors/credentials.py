@@ -34,8 +34,12 @@ from .boards import (
 
 
 def certificate_by_code(code: str) -> Certificate | None:
-    """The certificate with this canonical code, with the one that replaced it."""
-    return Certificate.objects.select_related("superseded_by").filter(code=code).first()
+    """The certificate with this canonical code, with the one that replaced it. Codes are
+    unique: no ordering to build into the query (`first()` would add one)."""
+    try:
+        return Certificate.objects.select_related("superseded_by").get(code=code)
+    except Certificate.DoesNotExist:
+        return None
 
 
 def certificate_by_pdf_digest(digest: str) -> Certificate | None:

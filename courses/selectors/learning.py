@@ -43,6 +43,18 @@ def open_to_enrolled(*, prefix: str = "", now: datetime | None = None) -> Q:
     )
 
 
+def is_open_to_enrolled(course: Course, *, now: datetime | None = None) -> bool:
+    """`open_to_enrolled` asked of one course already read."""
+    if course.status == CourseStatus.PUBLISHED:
+        return True
+    now = now or timezone.now()
+    return (
+        course.status == CourseStatus.ARCHIVED
+        and course.archived_at is not None
+        and course.archived_at > now - archive_grace()
+    )
+
+
 def open_until(course: Course) -> datetime | None:
     """When an archived course closes to the learners enrolled in it; None while published."""
     if course.status != CourseStatus.ARCHIVED or course.archived_at is None:
@@ -54,6 +66,32 @@ def enrollment_for(*, user: User, course: Course) -> Enrollment | None:
     if not user.is_authenticated:
         return None
     return Enrollment.objects.filter(user=user, course=course).first()
+
+
+def enrollment_on_page(*, user: User, course: Course) -> Enrollment | None:
+    """The learner's enrollment with what the course page's steps read: the last lesson
+    (joined, not fetched when the page asks for it), and whether a post-test attempt passed and
+    the evaluation is in (`passed`, `evaluated`). One query, whatever the learner's history."""
+    if not user.is_authenticated:
+        return None
+    return (
+        Enrollment.objects.filter(user=user, course_id=course.pk)
+        .select_related("last_lesson")
+        .defer("last_lesson__body", "last_lesson__body_html")
+        .annotate(
+            passed=Exists(QuizAttempt.objects.filter(enrollment=OuterRef("pk"), passed=True)),
+            evaluated=Exists(EvaluationResponse.objects.filter(enrollment=OuterRef("pk"))),
+        )
+        .order_by()
+        .first()
+    )
+
+
+def learner_enrollment_in(*, user: User, course: Course) -> Enrollment | None:
+    """The learner's own enrollment in this course (already read), for the lesson pages."""
+    if not user.is_authenticated:
+        return None
+    return Enrollment.objects.filter(user=user, course_id=course.pk).order_by().first()
 
 
 @dataclass
@@ -68,6 +106,17 @@ class LessonStatus:
     @property
     def engaged_seconds(self) -> int:
         return self.progress.engaged_seconds if self.progress else 0
+
+
+def progress_percent(
+    *, lessons_done: int, lessons_total: int, engaged_seconds: int, minimum_engaged_seconds: int
+) -> int:
+    """Lessons done and time engaged, weighed equally, so the bar moves while listening."""
+    if not lessons_total:
+        return 0
+    lessons = lessons_done / lessons_total
+    time = min(1, engaged_seconds / max(1, minimum_engaged_seconds))
+    return int(50 * lessons + 50 * time)
 
 
 @dataclass
@@ -96,12 +145,12 @@ class Progress:
 
     @property
     def percent(self) -> int:
-        """Lessons done and time engaged, weighed equally, so the bar moves while listening."""
-        if not self.lessons:
-            return 0
-        lessons = self.lessons_done / self.lessons_total
-        time = min(1, self.engaged_seconds / max(1, self.minimum_engaged_seconds))
-        return int(50 * lessons + 50 * time)
+        return progress_percent(
+            lessons_done=self.lessons_done,
+            lessons_total=self.lessons_total,
+            engaged_seconds=self.engaged_seconds,
+            minimum_engaged_seconds=self.minimum_engaged_seconds,
+        )
 
     @property
     def next_lesson(self) -> Lesson | None:
@@ -144,7 +193,17 @@ def my_enrollments(*, user: User) -> QuerySet[Enrollment]:
         .prefetch_related(
             Prefetch(
                 "certificates",
-                queryset=Certificate.objects.filter(superseded_by__isnull=True),
+                # What the page shows of a certificate: its standing and its PDF. Not the record
+                # as issued (a JSON document per certificate), which the transcript reads.
+                queryset=Certificate.objects.filter(superseded_by__isnull=True).only(
+                    "code",
+                    "enrollment_id",
+                    "status",
+                    "pdf_sha256",
+                    "revoked_at",
+                    "superseded_by_id",
+                    "issued_at",
+                ),
                 to_attr="current_certificates",
             )
         )

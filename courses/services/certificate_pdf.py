@@ -7,18 +7,28 @@ and nothing else: `StaticFilesOnlyFetcher` refuses every other address (http, ht
 files outside the static folders), so neither a learner's name nor anything else on the page can
 make the renderer reach the network or the file system. The template escapes every value of the
 record, so markup in one is printed as text. A certificate of attendance prints no CE hours and
-says so."""
+says so.
+
+Rendering is the worker's main cost, so what does not change from one certificate to the next is
+kept per thread: the font configuration, the parsed stylesheet, the operators of SVG paths drawn
+before (the ornament, the sample watermark). Each PDF is still byte for byte what a fresh worker
+would make (courses/tests/test_certificate_render_cache.py)."""
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import mimetypes
 import posixpath
+import re
 import threading
+from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from math import atan2, pi
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 from urllib.request import OpenerDirector, url2pathname
@@ -29,7 +39,8 @@ from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
-from weasyprint import HTML, Attachment
+from weasyprint import CSS, HTML, Attachment
+from weasyprint import svg as weasyprint_svg
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -39,7 +50,11 @@ from courses.services import pdf_tagging
 logger = logging.getLogger(__name__)
 
 TEMPLATE = "pdf/certificate.html"
+# The certificate's stylesheet, a static file: parsed once per worker thread (`thread_stylesheet`).
+STYLESHEET = "courses/pdf/certificate.css"
 ATTACHMENT_NAME = "certificate.json"
+# The certificate's Open Badges credential beside it (courses/services/badges.py).
+CREDENTIAL_ATTACHMENT_NAME = "credential.jwt"
 QR_TITLE = "QR code: opens this certificate's page on the provider's verification site"
 # PDF/A-3b keeps the file readable for as long as a board may ask for it and allows the embedded
 # record; the tags make it readable aloud. PDF/A-3a would promise more than an unvalidated
@@ -186,6 +201,215 @@ def thread_font_config() -> FontConfiguration:
     return config
 
 
+def thread_stylesheet(fetcher: URLFetcher) -> CSS:
+    """certificate.css, parsed once per thread and kept while the file is unchanged: parsing it
+    is about a fifth of a certificate's rendering. Parsed, a stylesheet is a list of rules
+    WeasyPrint only reads, so one document cannot change what the next one gets; a file changed
+    on disk (a deploy, an edit while developing) is parsed again, keyed by its size and time.
+
+    It is applied as the renderer's own stylesheet (WeasyPrint's "user" origin) rather than
+    linked from the template (the "author" origin). The only rules the two can both set are the
+    template's <style> block, which wins either way: it came after the link, and author rules
+    beat user rules."""
+    url = static_base_url() + STYLESHEET
+    stat = fetcher.resolve(url).stat()
+    key = (url, stat.st_mtime_ns, stat.st_size)
+    cached = getattr(_thread, "stylesheet", None)
+    if cached is None or cached[0] != key:
+        css = CSS(url=url, url_fetcher=fetcher, font_config=thread_font_config())
+        cached = _thread.stylesheet = (key, css)
+    return cached[1]
+
+
+# --- Drawing SVG paths --------------------------------------------------------------------------
+# WeasyPrint draws an SVG path by parsing its `d` text a command at a time, slowly: the QR code
+# (about 600 commands) and the sample watermark (an outlined line of text) took a quarter of a
+# certificate's rendering. `_draw_path` replaces its path drawer with one that writes the very
+# same PDF operators faster:
+# - a path drawn before (the ornament, the watermark: static files) has its operators replayed;
+# - a path of straight lines (the QR code) is read by `_draw_straight_path` in one pass.
+# Anything else goes to WeasyPrint's own drawer. courses/tests/test_certificate_render_cache.py
+# checks operator for operator that both give what WeasyPrint gives.
+
+_weasyprint_path = weasyprint_svg.TAGS["path"]
+# Paths made of numbers and path letters only: no unit, no percentage, so what is drawn depends
+# on the text alone, never on the font size or the viewport.
+_PLAIN_PATH = re.compile(r"[MmLlHhVvZzCcSsQqTtAa0-9.,+\-\s]*")
+# Straight lines with plain decimal numbers (no sign but minus, no exponent).
+_STRAIGHT_PATH = re.compile(r"(?:[\s,]*(?:[MmLlHhVvZz]|-?\d+(?:\.\d+)?))*[\s,]*")
+_STRAIGHT_TOKEN = re.compile(r"[MmLlHhVvZz]|-?\d+(?:\.\d+)?")
+_ARGUMENTS = {"M": 2, "L": 2, "H": 1, "V": 1, "Z": 0}
+_PATHS_KEPT = 32  # drawn paths replayed, per thread; a QR code is drawn once and dropped
+
+
+def _path_memory() -> tuple[OrderedDict, OrderedDict]:
+    """Per thread: the operators of paths drawn twice or more, and the paths seen once."""
+    memory = getattr(_thread, "paths", None)
+    if memory is None:
+        memory = _thread.paths = (OrderedDict(), OrderedDict())
+    return memory
+
+
+def _straight_commands(d: str) -> list[tuple[str, tuple[float, ...]]] | None:
+    """The commands of a path of straight lines, each repetition of a command spelt out as
+    WeasyPrint reads it (a moveto's extra pairs are linetos); None for any other path."""
+    if not _STRAIGHT_PATH.fullmatch(d):
+        return None
+    tokens = _STRAIGHT_TOKEN.findall(d)
+    if not tokens or tokens[0] not in "MmLlHhVvZz":
+        return None
+    commands = []
+    index = 0
+    while index < len(tokens):
+        letter = tokens[index]
+        index += 1
+        end = index
+        while end < len(tokens) and tokens[end][-1].isdigit():
+            end += 1
+        numbers = [float(token) for token in tokens[index:end]]
+        index = end
+        count = _ARGUMENTS[letter.upper()]
+        if count == 0:
+            if numbers:
+                return None
+            commands.append((letter, ()))
+            continue
+        if not numbers or len(numbers) % count:
+            return None
+        for start in range(0, len(numbers), count):
+            commands.append((letter, tuple(numbers[start : start + count])))
+            letter = {"m": "l", "M": "L"}.get(letter, letter)
+    return commands
+
+
+def _draw_straight_path(svg, node, commands) -> None:
+    """WeasyPrint's path drawer (weasyprint/svg/path.py) for straight lines, step for step: the
+    same operators and the same vertices (the points markers are drawn at)."""
+    stream = svg.stream
+    vertices = node.vertices
+    current = (0, 0)
+    stream.move_to(*current)
+    last = None
+    first = None
+    for letter, numbers in commands:
+        if last in (None, "z", "Z") and letter not in "mM":
+            vertices.append(current)
+            first = current
+        if last in (None, "m", "M", "z", "Z"):
+            first = None
+        if letter not in "mMzZ" and first is None:
+            first = current
+        old_x, old_y = current
+        if letter in "hH":
+            x = numbers[0] + old_x if letter == "h" else numbers[0]
+            angle = 0 if x > old_x else pi
+            vertices.append((pi - angle, angle))
+            stream.line_to(x, old_y)
+            current = x, old_y
+        elif letter in "vV":
+            y = numbers[0] + old_y if letter == "v" else numbers[0]
+            angle = pi / 2 if y > old_y else -pi / 2
+            vertices.append((pi - angle, angle))
+            stream.line_to(old_x, y)
+            current = old_x, y
+        elif letter in "lL":
+            x, y = numbers
+            if letter == "l":
+                x += old_x
+                y += old_y
+            angle = atan2(y - old_y, x - old_x)
+            vertices.append((pi - angle, angle))
+            stream.line_to(x, y)
+            current = x, y
+        elif letter in "mM":
+            x, y = numbers
+            if last and last not in "zZ":
+                vertices.append(None)
+            if letter == "m":
+                x += old_x
+                y += old_y
+            stream.move_to(x, y)
+            current = x, y
+        elif first:  # z, Z
+            vertices.append(None)
+            stream.close()
+            current = first
+        if letter not in "zZ":
+            vertices.append(current)
+        last = letter
+
+
+def _has_markers(node) -> bool:
+    """Whether the path has markers to draw at its vertices, read as WeasyPrint reads them
+    (svg/__init__.py, draw_markers). Without any, the vertices are never used."""
+    return bool(node.get("marker")) or any(
+        f"marker-{position}" in node.attrib for position in ("start", "mid", "end")
+    )
+
+
+def _draw_path(svg, node, font_size) -> None:
+    d = node.get("d", "")
+    plain = _PLAIN_PATH.fullmatch(d) is not None
+    markers = _has_markers(node)
+    drawn, seen = _path_memory()
+    if plain and d in drawn:
+        operators, points = drawn[d]
+        drawn.move_to_end(d)
+        svg.stream.stream.extend(operators)
+        if markers:
+            node.vertices.extend(points)
+        return
+    operators_from, points_from = len(svg.stream.stream), len(node.vertices)
+    commands = _straight_commands(d)
+    if commands is None:
+        _weasyprint_path(svg, node, font_size)
+    else:
+        _draw_straight_path(svg, node, commands)
+    points = list(node.vertices)[points_from:]
+    if not markers:
+        # Nothing is drawn at them: leave WeasyPrint's marker pass nothing to walk through
+        # (a QR code has some 1,300 vertices).
+        for _point in points:
+            node.vertices.pop()
+    if not plain:
+        return
+    if d in seen:  # drawn a second time: keep it for the next ones
+        del seen[d]
+        drawn[d] = (svg.stream.stream[operators_from:], points)
+        while len(drawn) > _PATHS_KEPT:
+            drawn.popitem(last=False)
+    else:
+        seen[d] = None
+        while len(seen) > _PATHS_KEPT:
+            seen.popitem(last=False)
+
+
+def install_path_drawing() -> None:
+    """Draw SVG paths with `_draw_path`. Idempotent."""
+    weasyprint_svg.TAGS["path"] = _draw_path
+
+
+install_path_drawing()
+
+
+@contextmanager
+def collector_paused():
+    """Pause Python's cyclic garbage collector while a PDF is drawn. A rendering makes some
+    hundred thousand objects that live until it ends; collected on the way, they are moved into
+    the older generations and make the collector walk the whole process (Django, the fonts)
+    again and again: about an eighth of a certificate's time. Paused, the rendering's garbage is
+    freed when it ends, most of it at once and its cycles by the next young collection. Nothing
+    is kept: only when the collector runs changes. A collector already off stays off."""
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
 def _long_date(day: date) -> str:
     return f"{_MONTHS[day.month - 1]} {day.day}, {day.year}"
 
@@ -302,7 +526,7 @@ def _render_document(context: dict, density: int, fetcher: URLFetcher):
     sizes = _sizes(context["page_height_in"], density)
     html = render_to_string(TEMPLATE, {**context, **sizes})
     return HTML(string=html, base_url=static_base_url(), url_fetcher=fetcher).render(
-        font_config=thread_font_config(), **PDF_OPTIONS
+        font_config=thread_font_config(), stylesheets=[thread_stylesheet(fetcher)], **PDF_OPTIONS
     )
 
 
@@ -345,14 +569,26 @@ def _page_size(page_size: str) -> PageSize:
 
 
 def render_certificate_pdf(
-    record: CertificateRecord | dict, *, verify_url: str, page_size: str = "letter"
+    record: CertificateRecord | dict,
+    *,
+    verify_url: str,
+    page_size: str = "letter",
+    credential_jwt: str | None = None,
 ) -> bytes:
     """PDF/A-3b bytes of one certificate: one page, US Letter landscape ("letter") or A4
-    landscape ("a4"), with the record embedded as certificate.json. A stored snapshot (a dict of
+    landscape ("a4"), with the record embedded as certificate.json and, when given, its Open
+    Badges credential (a compact JWS) as credential.jwt beside it. A stored snapshot (a dict of
     any schema version) is read as its record first. Fetches nothing from the network."""
     if not isinstance(record, CertificateRecord):
         record = CertificateRecord.from_snapshot(record)
     page = _page_size(page_size)
+    with collector_paused():
+        return _render(record, verify_url, page, credential_jwt)
+
+
+def _render(
+    record: CertificateRecord, verify_url: str, page: PageSize, credential_jwt: str | None = None
+) -> bytes:
     context = _context(record, verify_url, page)
     fetcher = StaticFilesOnlyFetcher()
     # Several long statements never fit in the largest type: skip the renders bound to fail.
@@ -379,12 +615,30 @@ def render_certificate_pdf(
         modified=issued,
         url_fetcher=fetcher,
     )
-    return document.write_pdf(**PDF_OPTIONS, attachments=[attachment], finisher=pdf_tagging.finish)
+    attachments = [attachment]
+    if credential_jwt:
+        attachments.append(
+            Attachment(
+                string=credential_jwt,
+                name=CREDENTIAL_ATTACHMENT_NAME,
+                description="The certificate as an Open Badges 3.0 credential (compact JWS)",
+                relationship="Data",
+                created=issued,
+                modified=issued,
+                url_fetcher=fetcher,
+            )
+        )
+    return document.write_pdf(**PDF_OPTIONS, attachments=attachments, finisher=pdf_tagging.finish)
 
 
 def minimal_pdf() -> bytes:
     """A one-page WeasyPrint document with one line of text, rendered the same way: the
     baseline benchmarks compare against."""
+    with collector_paused():
+        return _minimal_pdf()
+
+
+def _minimal_pdf() -> bytes:
     html = (
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>Minimal</title><style>"
         "@page { size: letter landscape; margin: 0.5in }"

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from courses.models import Accreditor, LogEntry, Policy, PolicyKind, Provider
-from courses.services import audit
+from courses.services import audit, signing_keys
 
 CACHE_KEY = "courses:go_live_passes"
 # Long enough that a busy page reads the cache, short enough that a fix shows within a minute.
@@ -242,6 +242,7 @@ def checklist() -> list[Item]:
         *_email(),
         _staff_mfa(),
         _backups(),
+        signing_keys.golive_item(),
     ]
     cache.set(CACHE_KEY, all(item.passed for item in items), CACHE_SECONDS)
     return items

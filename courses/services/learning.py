@@ -76,6 +76,8 @@ class Heartbeat:
     lesson_complete: bool
     course_seconds: int
     position_seconds: int
+    # The course's lessons completed once this beat counted, for the progress bar.
+    lessons_done: int = 0
 
 
 @transaction.atomic
@@ -92,16 +94,29 @@ def record_heartbeat(
     if clock is None:  # the learner's first beat ever
         EngagementClock.objects.get_or_create(user_id=enrollment.user_id)
         clock = EngagementClock.objects.select_for_update().get(user_id=enrollment.user_id)
-    enrollment = (
-        Enrollment.objects.select_for_update().select_related("course").get(pk=enrollment.pk)
+    course = enrollment.course
+    # Then the enrollment with all its lessons' progress, locked in one query (the enrollment
+    # alone before the course's first progress row).
+    rows = list(
+        LessonProgress.objects.select_for_update()
+        .select_related("enrollment")
+        .filter(enrollment_id=enrollment.pk)
     )
+    if rows:
+        enrollment = rows[0].enrollment
+    else:
+        enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    enrollment.course = course
     now = timezone.now()
     start = lesson.media_start_seconds or 0
-    progress, _created = LessonProgress.objects.select_for_update().get_or_create(
-        enrollment=enrollment,
-        lesson=lesson,
-        defaults={"position_seconds": start, "furthest_seconds": start},
-    )
+    progress = next((row for row in rows if row.lesson_id == lesson.pk), None)
+    if progress is None:
+        progress, _created = LessonProgress.objects.get_or_create(
+            enrollment=enrollment,
+            lesson=lesson,
+            defaults={"position_seconds": start, "furthest_seconds": start},
+        )
+        rows.append(progress)
 
     elapsed = (now - clock.last_beat_at).total_seconds() if clock.last_beat_at else None
     if elapsed is None or abs(elapsed) > MAX_BEAT_GAP_SECONDS:
@@ -148,15 +163,19 @@ def record_heartbeat(
         ]
     )
 
-    enrollment.engaged_seconds += credited
-    enrollment.last_lesson = lesson
-    enrollment.save(update_fields=["engaged_seconds", "last_lesson"])
+    # Written only when the beat changed it (at the course's hours, a beat on the same lesson
+    # credits nothing).
+    if credited or enrollment.last_lesson_id != lesson.pk:
+        enrollment.engaged_seconds += credited
+        enrollment.last_lesson = lesson
+        enrollment.save(update_fields=["engaged_seconds", "last_lesson"])
     return Heartbeat(
         credited_seconds=credited,
         lesson_seconds=progress.engaged_seconds,
         lesson_complete=progress.completed_at is not None,
         course_seconds=enrollment.engaged_seconds,
         position_seconds=progress.position_seconds,
+        lessons_done=sum(row.completed_at is not None for row in rows),
     )
 
 

@@ -1,8 +1,8 @@
 """The learner's transcript as a PDF: every certificate with its credit, and per licence its
 board's rule, the current renewal cycle and what is still needed, and the past cycles; every
 page says the board has the final word. Rendered like the certificate: the locked-down fetcher
-(static files only, nothing from the network), the thread's font configuration, PDF/A-3b and
-tagged, the learner's name with its ActualText."""
+(static files only, nothing from the network), the thread's font configuration, the collector
+paused while it is drawn, PDF/A-3b and tagged, the learner's name with its ActualText."""
 
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -14,6 +14,7 @@ from courses.services import pdf_tagging
 from courses.services.certificate_pdf import (
     PDF_OPTIONS,
     StaticFilesOnlyFetcher,
+    collector_paused,
     static_base_url,
     thread_font_config,
 )
@@ -23,6 +24,7 @@ def render_transcript_pdf(*, user: User) -> bytes:
     today = timezone.localdate()
     context = {**transcript_of(user=user, today=today), "learner": user, "generated": today}
     html = render_to_string("pdf/transcript.html", context)
-    return HTML(
-        string=html, base_url=static_base_url(), url_fetcher=StaticFilesOnlyFetcher()
-    ).write_pdf(font_config=thread_font_config(), finisher=pdf_tagging.finish, **PDF_OPTIONS)
+    with collector_paused():
+        return HTML(
+            string=html, base_url=static_base_url(), url_fetcher=StaticFilesOnlyFetcher()
+        ).write_pdf(font_config=thread_font_config(), finisher=pdf_tagging.finish, **PDF_OPTIONS)

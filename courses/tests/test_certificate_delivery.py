@@ -90,6 +90,25 @@ def test_a_one_byte_change_is_reported_altered(client, issued):
     assert issued.code not in page
 
 
+def test_the_check_reports_the_files_digital_signature(client, issued):
+    original = issued.pdf.read()
+
+    page = check(client, original).content.decode()
+
+    assert "Digital signature" in page
+    assert "Valid: signed by this provider and unchanged since." in page
+    # One byte changed inside the signed content: the signature says so too.
+    from courses.tests.test_pdf_signing import flipped_inside_signed_range
+
+    altered = check(client, flipped_inside_signed_range(original)).content.decode()
+    assert "Altered or not issued here." in altered
+    assert "Not valid." in altered
+    assert "The file was changed after it was signed." in altered
+    # A PDF nobody signed.
+    unsigned = check(client, b"%PDF-1.7 never signed").content.decode()
+    assert "The file carries no digital signature." in unsigned
+
+
 def test_a_revoked_original_says_it_no_longer_counts(client, issued, django_user_model):
     registrar = django_user_model.objects.create_user("r@example.com", "x", full_name="R")
     credentials.revoke_certificate(certificate=issued, reason="Fraud", acting_user=registrar)

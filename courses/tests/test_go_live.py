@@ -2,6 +2,7 @@
 do; each item passes once it is set; the "Sample: not valid for credit" notice follows."""
 
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
@@ -50,9 +51,13 @@ def run_check() -> tuple[int, str]:
     return 0, out.getvalue()
 
 
-def make_ready(settings) -> None:
+def make_ready(settings, keys: Path) -> None:
     """Everything the checklist asks for, set the way an operator would."""
     golive.first_run()
+    call_command("create_signing_key", "--dir", str(keys), verbosity=0)
+    settings.CEU_CREDENTIAL_KEY_FILE = str(keys / "credential-key.jwk")
+    settings.CEU_SIGNING_KEY_FILE = str(keys / "document-signing-key.pem")
+    settings.CEU_SIGNING_CERT_FILE = str(keys / "document-signing-cert.pem")
     Provider.objects.update(
         name="Harbor Counseling CE",
         email="ce@harborcounseling.org",
@@ -86,6 +91,7 @@ def test_on_an_empty_database_every_item_fails_with_what_to_do():
         "test_message",
         "staff_mfa",
         "backups",
+        "signing_keys",
     ]
     assert not any(item.passed for item in items.values())
     assert "manage.py first_run" in items["provider"].detail
@@ -96,20 +102,21 @@ def test_on_an_empty_database_every_item_fails_with_what_to_do():
     assert "--send-test-message" in items["test_message"].detail
     assert "createsuperuser" in items["staff_mfa"].detail
     assert "CEU_BACKUPS_CONFIGURED" in items["backups"].detail
+    assert "create_signing_key" in items["signing_keys"].detail
 
 
-def test_the_command_lists_each_item_and_exits_non_zero_until_all_pass(settings):
+def test_the_command_lists_each_item_and_exits_non_zero_until_all_pass(settings, tmp_path):
     code, out = run_check()
 
     assert code == 1
-    assert out.count("[FAIL]") == 10
-    assert "10 of 10 go-live items fail" in out
+    assert out.count("[FAIL]") == 11
+    assert "11 of 11 go-live items fail" in out
 
-    make_ready(settings)
+    make_ready(settings, tmp_path)
     code, out = run_check()
 
     assert code == 0, out
-    assert out.count("[PASS]") == 10
+    assert out.count("[PASS]") == 11
     assert "credit is live" in out
 
 
@@ -207,8 +214,10 @@ def test_a_policy_page_answers_on_a_fresh_database_and_names_a_contact(client):
     assert client.get("/policies/nonsense/").status_code == 404
 
 
-def test_the_sample_notice_comes_off_only_when_the_checklist_passes(client, settings, learner):
-    make_ready(settings)
+def test_the_sample_notice_comes_off_only_when_the_checklist_passes(
+    client, settings, learner, tmp_path
+):
+    make_ready(settings, tmp_path)
     settings.CEU_BACKUPS_CONFIGURED = False
     cache.clear()
     course = CourseFactory(slug="ghosting")
@@ -260,7 +269,7 @@ def test_the_checklist_page_is_for_operators_and_registrars(client, settings):
     assert f'href="{url}">Go-live checklist</a>' in client.get(reverse("admin:index")).text
     page = client.get(url)
     # Only the staff accounts with two-factor authentication here pass.
-    assert page.text.count("<strong>Fail</strong>") == 9
+    assert page.text.count("<strong>Fail</strong>") == 10
     assert page.text.count("<strong>Pass</strong>") == 1
     response = client.post(url, {"to": "ops@harbor.org"}, follow=True)
     assert "A test message was sent to ops@harbor.org" in response.text

@@ -3,6 +3,7 @@ document (courses/api_schema.py): every answer is JSON, whatever the path, metho
 method a path does not list gets 405 naming the ones it does. It only reads, needs no account
 and sets no cookie, so no request can be forged on anyone's behalf: it takes no CSRF token."""
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from courses.api_schema import (
 )
 from courses.codes import CodeProblem, parse_code
 from courses.models import Certificate
+from courses.services.caching import cached_for_code, lookup_keys
 from courses.services.credentials import verify_url
 from courses.views.credentials import PROBLEM_MESSAGES
 from courses.views.credentials import UNKNOWN as UNKNOWN_MESSAGE
@@ -93,11 +95,28 @@ def api_endpoint(path: str) -> Callable:
 # --- Lookups ------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)  # read twice a lookup: for the rate limit's fetch, and here
 def _parse(text: str) -> tuple[str | None, CodeProblem | None]:
     """A code as the document describes it (CODE_PATTERN), in canonical form; or why not."""
     if not _CODE.search(text):
         return None, CodeProblem.MALFORMED
     return parse_code(text)
+
+
+def _record(certificate: Certificate) -> dict:
+    record = selectors.public_record(certificate)
+    record["verify_url"] = verify_url(certificate.code)
+    return record
+
+
+def _result(query: str, code: str | None, problem: CodeProblem | None, record: dict | None) -> dict:
+    """The answer to one typed code: why it is not one, that none was issued, or the record."""
+    if problem:
+        message = PROBLEM_MESSAGES[problem]
+        return {"query": query, "status": problem.value, "message": str(message)}
+    if record is None:
+        return {"query": query, "status": UNKNOWN, "message": str(UNKNOWN_MESSAGE)}
+    return {"query": query, "status": record["status"], "certificate": record}
 
 
 def _lookups(queries: list[str]) -> list[dict]:
@@ -109,26 +128,38 @@ def _lookups(queries: list[str]) -> list[dict]:
             code__in={code for _query, code, _problem in parsed if code}
         )
     }
-    results = []
-    for query, code, problem in parsed:
-        if problem:
-            message = PROBLEM_MESSAGES[problem]
-            results.append({"query": query, "status": problem.value, "message": str(message)})
-        elif code not in found:
-            results.append({"query": query, "status": UNKNOWN, "message": str(UNKNOWN_MESSAGE)})
-        else:
-            record = selectors.public_record(found[code])
-            record["verify_url"] = verify_url(code)
-            results.append({"query": query, "status": record["status"], "certificate": record})
-    return results
+    return [
+        _result(query, code, problem, _record(found[code]) if code in found else None)
+        for query, code, problem in parsed
+    ]
+
+
+def _record_of_code(code: str) -> dict | None:
+    certificate = selectors.certificate_by_code(code)
+    return None if certificate is None else _record(certificate)
+
+
+def _record_prefetch(request: HttpRequest, code: str) -> list[str]:
+    canonical, problem = _parse(code)
+    return [] if problem else lookup_keys(canonical, "api-record")
 
 
 @api_endpoint(ONE_PATH)
-@rate_limited("verify_api", per_minute=120, json=True)
+@rate_limited("verify_api", per_minute=120, json=True, prefetch=_record_prefetch)
 def certificate(request: HttpRequest, code: str) -> HttpResponse:
     """One code: 200 with the certificate; 404 when none has it (a typo, or never issued);
-    400 when the text cannot be a code. The body says which."""
-    result = _lookups([code])[0]
+    400 when the text cannot be a code. The body says which. The record is kept per code until
+    the certificate changes (courses/services/caching.py)."""
+    canonical, problem = _parse(code)
+    record = None
+    if not problem:
+        record = cached_for_code(
+            canonical,
+            "api-record",
+            lambda: _record_of_code(canonical),
+            prefetched=request.prefetched_cache,
+        )
+    result = _result(code, canonical, problem, record)
     return _json(result, status=HTTP_STATUS.get(result["status"], 200))
 
 

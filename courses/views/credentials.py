@@ -2,24 +2,34 @@
 and the check of an uploaded PDF (the JSON API is in courses/views/api.py). Public lookups are
 rate-limited per address and kept out of search engines."""
 
+import functools
 import hashlib
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.formats import date_format
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ceu.ratelimit import rate_limited
 from courses import selectors
 from courses.codes import CodeProblem, parse_code
-from courses.models import Certificate
+from courses.models import Certificate, CertificateStatus
+from courses.services import badges, pdf_signing
+from courses.services.caching import cached_for_code, lookup_keys
 from courses.services.transcript_pdf import render_transcript_pdf
 
 MAX_PDF_BYTES = 5 * 1024 * 1024
@@ -144,18 +154,105 @@ def verify(request: HttpRequest) -> HttpResponse:
     )
 
 
-@rate_limited("verify", per_minute=60)
+def _standing(certificate: Certificate) -> str:
+    """The certificate's standing and public record as the verify page shows them: the same
+    for every visitor, so rendered without the request."""
+    share = None
+    if certificate.status == CertificateStatus.VALID and certificate.superseded_by_id is None:
+        # The credential a learner adds to a profile or wallet; a revoked or replaced
+        # certificate offers nothing to share.
+        share = {
+            "linkedin": badges.linkedin_url(certificate),
+            "jwt": badges.credential_url(certificate.code, "jwt"),
+            "json": badges.credential_url(certificate.code, "json"),
+        }
+    return render_to_string(
+        "courses/verify_result_card.html",
+        {
+            "record": selectors.public_record(certificate),
+            "revoked_at": certificate.revoked_at,
+            "share": share,
+        },
+    )
+
+
+def _verify_result(request: HttpRequest, code: str, standing: str) -> str:
+    return render_to_string(
+        "courses/verify_result.html",
+        {"code": code, "standing": mark_safe(standing)},  # noqa: S308 - rendered by us, escaped
+        request=request,
+    )
+
+
+def _standing_of_code(code: str) -> str | None:
+    certificate = selectors.certificate_by_code(code)
+    return None if certificate is None else _standing(certificate)
+
+
+# Where the code and the certificate's part go in the layout kept for visitors the site knows
+# nothing of (characters of Unicode's private use area: never in a page).
+_CODE_MARK, _STANDING_MARK = "\ue000code\ue001", "\ue000standing\ue001"
+# Per language: that layout, or "" where it turned out to depend on the request's address
+# (then every such page is rendered whole).
+_layouts: dict[str, str] = {}
+
+
+def _page_for_anyone(request: HttpRequest, code: str, standing: str) -> str:
+    """The verify page as every visitor with no cookie sees it (no session, so signed out,
+    and no messages: the usual board member following a QR code). Its layout, the same for
+    every code, is rendered once per language and process around two marks; the certificate's
+    part is the one kept per code."""
+    language = get_language()
+    layout = "" if settings.DEBUG else _layouts.get(language)  # DEBUG: templates edited live
+    if layout is None:
+        layout = _verify_result(request, _CODE_MARK, _STANDING_MARK)
+        shared = (
+            layout.count(_CODE_MARK) == 1
+            and layout.count(_STANDING_MARK) == 1
+            and code not in layout  # nothing of this request's own address
+        )
+        layout = _layouts[language] = layout if shared else ""
+    if not layout:
+        return _verify_result(request, code, standing)
+    return layout.replace(_CODE_MARK, escape(code)).replace(_STANDING_MARK, standing)
+
+
+@receiver(setting_changed)
+def _forget_layouts(**kwargs) -> None:
+    _layouts.clear()
+
+
+# Read twice a lookup: for the rate limit's fetch, then by the view.
+_parse_code = functools.lru_cache(maxsize=1024)(parse_code)
+
+
+def _verify_prefetch(request: HttpRequest, code: str) -> list[str]:
+    canonical, problem = _parse_code(code)
+    if problem or canonical != code:
+        return []
+    return lookup_keys(code, "verify-standing", variant=get_language())
+
+
+@rate_limited("verify", per_minute=60, prefetch=_verify_prefetch)
 @require_GET
 def verify_code(request: HttpRequest, code: str) -> HttpResponse:
-    canonical, problem = parse_code(code)
+    canonical, problem = _parse_code(code)
     if problem:
         form = VerifyForm({"code": code})
         form.is_valid()
         return _noindex(render(request, "courses/verify.html", {"form": form}, status=400))
     if canonical != code:
         return redirect("courses:verify_code", code=canonical)
-    certificate = selectors.certificate_by_code(canonical)
-    if certificate is None:
+    # The certificate's part of the page: the same for every visitor, kept per code and
+    # language until the certificate changes (courses/services/caching.py).
+    standing = cached_for_code(
+        canonical,
+        "verify-standing",
+        lambda: _standing_of_code(canonical),
+        variant=get_language(),
+        prefetched=request.prefetched_cache,
+    )
+    if standing is None:
         return _noindex(
             render(
                 request,
@@ -164,13 +261,15 @@ def verify_code(request: HttpRequest, code: str) -> HttpResponse:
                 status=404,
             )
         )
-    return _noindex(
-        render(
-            request,
-            "courses/verify_result.html",
-            {"record": selectors.public_record(certificate), "certificate": certificate},
-        )
-    )
+    if not request.COOKIES and not request.META.get("QUERY_STRING"):
+        page = _page_for_anyone(request, canonical, standing)
+    else:
+        page = _verify_result(request, canonical, standing)
+    # The headers are the middleware's, set afresh. The page differs for a signed-in visitor,
+    # whether or not this answer read the session.
+    response = HttpResponse(page)
+    patch_vary_headers(response, ("Cookie",))
+    return _noindex(response)
 
 
 class PdfCheckForm(forms.Form):
@@ -194,19 +293,19 @@ def verify_pdf(request: HttpRequest) -> HttpResponse:
     form = PdfCheckForm(request.POST, request.FILES) if request.method == "POST" else PdfCheckForm()
     outcome = None
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        digest = hashlib.sha256()
-        head = b""
-        for chunk in upload.chunks():
-            head = head or chunk[:5]
-            digest.update(chunk)
-        certificate = selectors.certificate_by_pdf_digest(digest.hexdigest())
+        # At most MAX_PDF_BYTES (the form refuses more), so it is read whole: the signature
+        # check needs the file itself.
+        data = b"".join(form.cleaned_data["file"].chunks())
+        certificate = selectors.certificate_by_pdf_digest(hashlib.sha256(data).hexdigest())
         if certificate is not None:
             outcome = {"verdict": "original", "record": selectors.public_record(certificate)}
-        elif head.startswith(b"%PDF-"):
+        elif data.startswith(b"%PDF-"):
             outcome = {"verdict": "altered"}
         else:
             outcome = {"verdict": "not_pdf"}
+        if outcome["verdict"] != "not_pdf":
+            # What the file's own digital signature says, as a PDF reader would show it.
+            outcome["signature"] = pdf_signing.signature_report(data)
     status = 400 if request.method == "POST" and not form.is_valid() else 200
     return _noindex(
         render(

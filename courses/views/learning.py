@@ -5,21 +5,23 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from ceu.markdown import stored_html
 from courses import selectors
 from courses.forms import CatalogFilterForm
 from courses.models import Course, Enrollment, Lesson, Policy, PolicyKind
-from courses.selectors.catalog import courses_open_to
-from courses.selectors.learning import lineage_credit, open_until
+from courses.selectors.learning import lineage_credit, open_until, progress_percent
 from courses.services import assessment, captions, learning
 
 CATALOG_PAGE_SIZE = 12
@@ -30,30 +32,77 @@ PLAYBACK_SPEEDS = ("0.75", "1", "1.25", "1.5", "1.75", "2")
 MAX_HEARTBEAT_BYTES = 1024
 
 
-@require_GET
-def catalog(request: HttpRequest) -> HttpResponse:
-    form = CatalogFilterForm(request.GET or None)
-    filters = form.filters()
-    # Filtered to what counts for the learner's licences: judged by their boards' rules, which
-    # the page names with the dates they were checked.
-    licences = (
-        selectors.with_board_rules(request.user.licences.all())
-        if filters.get("for_my_licences") and request.user.is_authenticated
-        else None
-    )
-    courses = selectors.catalog(user=request.user, licences=licences, **filters)
-    page = Paginator(courses, CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
+# Catalog pages kept whole in the cache: the landing page and its first pages, with no filter.
+# Anything else (a search, a topic, a learner's licences) is built per request.
+CACHED_CATALOG_PAGES = 20
+
+
+def _catalog_results(*, form, filters: dict, query: str, page_number, user, licences):
+    courses = selectors.catalog(user=user, licences=licences, **filters)
+    page = Paginator(courses, CATALOG_PAGE_SIZE).get_page(page_number)
     for course in page.object_list:
         course.professions = selectors.professions_served(course)
-    query = request.GET.copy()
-    query.pop("page", None)
+    return {
+        "form": render_to_string("courses/_catalog_form.html", {"form": form}),
+        "results": render_to_string(
+            "courses/_catalog_results.html", {"page": page, "query": query}
+        ),
+    }
+
+
+@require_GET
+def catalog(request: HttpRequest) -> HttpResponse:
+    page_number = request.GET.get("page")
+    # The plain catalog is the same for everyone: kept in the cache by content version (and the
+    # day, which decides the current approvals).
+    plain = set(request.GET) <= {"page"} and (
+        page_number is None
+        or page_number in {str(number) for number in range(1, CACHED_CATALOG_PAGES + 1)}
+    )
+    licences = None
+    if plain:
+        form, filters, query = CatalogFilterForm(), {"for_my_licences": False}, ""
+        today = timezone.localdate()
+        parts = selectors.cached_content(
+            {
+                "catalog": (
+                    f"catalog-page:{today}:{page_number or 1}",
+                    lambda _values: _catalog_results(
+                        form=form,
+                        filters={"today": today},
+                        query=query,
+                        page_number=page_number,
+                        user=AnonymousUser(),
+                        licences=None,
+                    ),
+                )
+            }
+        )["catalog"]
+    else:
+        form = CatalogFilterForm(request.GET or None)
+        filters = form.filters()
+        # Filtered to what counts for the learner's licences: judged by their boards' rules,
+        # which the page names with the dates they were checked.
+        if filters.get("for_my_licences") and request.user.is_authenticated:
+            licences = selectors.with_board_rules(request.user.licences.all())
+        kept = request.GET.copy()
+        kept.pop("page", None)
+        query = kept.urlencode()
+        parts = _catalog_results(
+            form=form,
+            filters=filters,
+            query=query,
+            page_number=page_number,
+            user=request.user,
+            licences=licences,
+        )
     return render(
         request,
         "courses/catalog.html",
         {
-            "form": form,
-            "page": page,
-            "query": query.urlencode(),
+            "form_html": parts["form"],
+            "results_html": parts["results"],
+            "query": query,
             "filters": filters,
             "board_rules": [licence.board_rule for licence in licences or [] if licence.board_rule],
             "provider": selectors.current_provider(),
@@ -61,13 +110,44 @@ def catalog(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _course_fragments(values: dict) -> dict | None:
+    """The parts of the course page that are the same for every visitor, rendered once per
+    content version: they are given the course and nothing of the visitor's."""
+    course = values["course"]
+    if course is None:
+        return None
+    provider = selectors.current_provider()
+    for approval in course.current_approvals:
+        approval.statement_text = approval.statement(provider)
+    context = {
+        "course": course,
+        "lessons": list(course.lessons.all()),
+        "provider": provider,
+        "policies": list(Policy.objects.all()),
+    }
+    return {
+        name: render_to_string(f"courses/_course_{name}.html", context)
+        for name in ("about", "hours", "more")
+    }
+
+
 @require_GET
 def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    try:
-        course = selectors.course_page(slug=slug, user=request.user)
-    except Course.DoesNotExist:
-        raise Http404(_("No such training.")) from None
-    enrollment = selectors.enrollment_for(user=request.user, course=course)
+    today = timezone.localdate()
+    content = selectors.cached_content(
+        {
+            **selectors.course_entry(slug, today=today),
+            "fragments": (f"course-page:{slug}:{today}", _course_fragments),
+        }
+    )
+    course = content["course"]
+    if course is None:
+        raise Http404(_("No such training."))
+    # The learner's enrollment with what the page's steps need (last lesson, passed?,
+    # evaluated?), in one query.
+    enrollment = selectors.enrollment_on_page(user=request.user, course=course)
+    if not selectors.may_open(course, user=request.user, enrolled=enrollment is not None):
+        raise Http404(_("No such training."))
     if enrollment is not None:
         enrollment.course = course
     licences = (
@@ -77,7 +157,7 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
     lessons = list(course.lessons.all())
     progress = enrollment and selectors.progress_for(enrollment=enrollment, lessons=lessons)
-    completion = enrollment and assessment.completion_of(enrollment=enrollment, progress=progress)
+    completion = enrollment and _completion(enrollment, progress)
     # This course's certificate and any other edition's, in one query.
     lineage = lineage_credit(user=request.user, course=course)
     # Once this course is completed, another edition's certificate is no news.
@@ -91,14 +171,12 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
         selectors.renewal_outlooks(
             user=request.user, course=course, licence_credits=licence_credits
         )
-    provider = selectors.current_provider()
-    for approval in course.current_approvals:
-        approval.statement_text = approval.statement(provider)
     return render(
         request,
         "courses/course_detail.html",
         {
             "course": course,
+            "fragments": content["fragments"],
             "lessons": lessons,
             "enrollment": enrollment,
             "progress": progress,
@@ -110,13 +188,24 @@ def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "licence_credits": licence_credits,
             "credit_for_none": not any(credit.approvals for credit in licence_credits),
             "open_until": open_until(course),
-            "provider": provider,
-            "policies": Policy.objects.all(),
+            "provider": selectors.current_provider(),
             # Staff see unpublished courses as a preview; enrolled learners finishing an
             # archived course see it as theirs.
             "preview": not course.is_published and enrollment is None,
         },
     )
+
+
+def _completion(enrollment: Enrollment, progress) -> assessment.Completion:
+    """`assessment.completion_of` from the enrollment's annotations (`enrollment_on_page`)."""
+    flags = {
+        "lessons_done": progress.lessons_complete,
+        "time_done": progress.minimum_reached,
+        "passed": enrollment.passed,
+        "evaluated": enrollment.evaluated,
+        "attested": enrollment.attested_at is not None,
+    }
+    return assessment.Completion(**flags, missing=assessment.missing_steps(**flags))
 
 
 @login_required
@@ -136,31 +225,70 @@ def enroll(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect(lesson.get_absolute_url() if lesson else course.get_absolute_url())
 
 
+def _lesson_fragments(position: int):
+    def build(values: dict) -> dict | None:
+        course = values["course"]
+        lesson = course and next((x for x in course.lessons.all() if x.position == position), None)
+        if lesson is None:
+            return None
+        # The lesson's text as rendered when saved, and its transcript, read only here.
+        body_html, body = Lesson.objects.values_list("body_html", "body").get(pk=lesson.pk)
+        transcript = captions.lesson_transcript(course.episode, lesson)
+        speeds = [{"value": speed, "label": f"{speed}×"} for speed in PLAYBACK_SPEEDS]
+        return {
+            "body": stored_html(body_html, body),
+            "has_transcript": bool(transcript),
+            "transcript": render_to_string(
+                "courses/_lesson_transcript.html", {"transcript": transcript}
+            ),
+            "player": {
+                part: render_to_string(
+                    f"courses/_lesson_player_{part}.html", {"lesson": lesson, "speeds": speeds}
+                )
+                for part in ("controls", "shortcuts")
+            },
+        }
+
+    return build
+
+
 def _lesson_context(request: HttpRequest, slug: str, position: int):
-    # Archived courses stay open to the learners enrolled in them, for the grace period.
-    course = get_object_or_404(
-        courses_open_to(user=request.user).select_related("episode"), slug=slug
+    """The course (from the cache), the lesson with what every learner sees of it, the course's
+    lessons, and the learner's enrollment; 404 where the learner may not open it. Archived
+    courses stay open to the learners enrolled in them, for the grace period."""
+    today = timezone.localdate()
+    content = selectors.cached_content(
+        {
+            **selectors.course_entry(slug, today=today),
+            "lesson": (f"lesson:{slug}:{position}", _lesson_fragments(position)),
+        }
     )
-    try:
-        lesson, lessons = selectors.lesson_page(course=course, position=position)
-    except Lesson.DoesNotExist:
-        raise Http404(_("No such lesson.")) from None
+    course = content["course"]
+    if course is None:
+        raise Http404(_("No such training."))
+    enrollment = selectors.learner_enrollment_in(user=request.user, course=course)
+    if not selectors.may_open(course, user=request.user, enrolled=enrollment is not None):
+        raise Http404(_("No such training."))
+    lessons = list(course.lessons.all())
+    lesson = next((item for item in lessons if item.position == position), None)
+    if lesson is None or content["lesson"] is None:
+        raise Http404(_("No such lesson."))
     lesson.course = course
-    return course, lesson, lessons
+    if enrollment is not None:
+        enrollment.course = course
+    return course, lesson, lessons, enrollment, content["lesson"]
 
 
 @login_required
 @require_GET
 def lesson(request: HttpRequest, slug: str, position: int) -> HttpResponse:
-    course, lesson, lessons = _lesson_context(request, slug, position)
-    enrollment = selectors.enrollment_for(user=request.user, course=course)
+    course, lesson, lessons, enrollment, shown = _lesson_context(request, slug, position)
     if enrollment is None and course.is_published:
         messages.info(request, _("Enroll to start the lessons; it is one click."))
         return redirect(course)
     progress = None
     status = None
     if enrollment is not None:
-        enrollment.course = course
         learning.open_lesson(enrollment=enrollment, lesson=lesson)
         progress = selectors.progress_for(enrollment=enrollment, lessons=lessons)
         status = next((s for s in progress.lessons if s.lesson.pk == lesson.pk), None)
@@ -168,7 +296,6 @@ def lesson(request: HttpRequest, slug: str, position: int) -> HttpResponse:
     resume_at = lesson.media_start_seconds
     if status and status.progress and lesson.has_media:
         resume_at = status.progress.position_seconds
-    transcript = captions.lesson_transcript(course.episode, lesson)
     return render(
         request,
         "courses/lesson.html",
@@ -176,6 +303,11 @@ def lesson(request: HttpRequest, slug: str, position: int) -> HttpResponse:
             "course": course,
             "lesson": lesson,
             "lessons": lessons,
+            "lesson_body": shown["body"],
+            "transcript": shown["has_transcript"],
+            "transcript_html": shown["transcript"],
+            "player_html": shown["player"],
+            "done": {s.lesson.pk for s in progress.lessons if s.is_complete} if progress else (),
             "enrollment": enrollment,
             "progress": progress,
             "status": status,
@@ -183,8 +315,6 @@ def lesson(request: HttpRequest, slug: str, position: int) -> HttpResponse:
             "next": lessons[index + 1] if index + 1 < len(lessons) else None,
             "resume_at": resume_at,
             "preview": enrollment is None,
-            "transcript": transcript,
-            "speeds": [{"value": speed, "label": f"{speed}×"} for speed in PLAYBACK_SPEEDS],
             # What the chapter player needs, also in a staff preview (which sends no beats).
             "player_data": {
                 "start": lesson.media_start_seconds,
@@ -211,8 +341,8 @@ def lesson(request: HttpRequest, slug: str, position: int) -> HttpResponse:
 @require_GET
 def lesson_captions(request: HttpRequest, slug: str, position: int) -> HttpResponse:
     """The lesson's captions track (WebVTT), to whoever may open the lesson."""
-    course, lesson, _lessons = _lesson_context(request, slug, position)
-    if course.is_published and selectors.enrollment_for(user=request.user, course=course) is None:
+    course, lesson, _lessons, enrollment, _shown = _lesson_context(request, slug, position)
+    if course.is_published and enrollment is None:
         # As the lesson page answers: enroll first.
         return redirect(course)
     track = captions.lesson_webvtt(course.episode, lesson)
@@ -230,7 +360,12 @@ def heartbeat(request: HttpRequest, slug: str, position: int) -> JsonResponse:
         enrollment = selectors.learner_enrollment(user=request.user, slug=slug)
     except Enrollment.DoesNotExist:
         raise Http404(_("You are not enrolled in this training.")) from None
-    lesson = get_object_or_404(Lesson, course=enrollment.course, position=position)
+    # The lesson as the course's cached content has it: the beat needs its chapter, not a query.
+    course = selectors.course_content(slug=enrollment.course.slug)
+    lessons = list(course.lessons.all()) if course is not None else []
+    lesson = next((item for item in lessons if item.position == position), None)
+    if lesson is None:
+        raise Http404(_("No such lesson."))
     try:
         # Past DATA_UPLOAD_MAX_MEMORY_SIZE, reading the body raises RequestDataTooBig.
         body = request.body
@@ -259,8 +394,7 @@ def heartbeat(request: HttpRequest, slug: str, position: int) -> JsonResponse:
     beat = learning.record_heartbeat(
         enrollment=enrollment, lesson=lesson, position=media_position, playing=playing
     )
-    enrollment.engaged_seconds = beat.course_seconds  # as the beat left it, for the bar
-    progress = selectors.progress_for(enrollment=enrollment)
+    # The bar as the beat left it, from the beat's own reading of the progress rows.
     return JsonResponse(
         {
             "credited_seconds": beat.credited_seconds,
@@ -268,9 +402,14 @@ def heartbeat(request: HttpRequest, slug: str, position: int) -> JsonResponse:
             "lesson_complete": beat.lesson_complete,
             "position": beat.position_seconds,
             "course_seconds": beat.course_seconds,
-            "lessons_done": progress.lessons_done,
-            "lessons_total": progress.lessons_total,
-            "percent": progress.percent,
+            "lessons_done": beat.lessons_done,
+            "lessons_total": len(lessons),
+            "percent": progress_percent(
+                lessons_done=beat.lessons_done,
+                lessons_total=len(lessons),
+                engaged_seconds=beat.course_seconds,
+                minimum_engaged_seconds=enrollment.course.minimum_engaged_minutes * 60,
+            ),
         }
     )
 

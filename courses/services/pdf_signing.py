@@ -1,0 +1,272 @@
+"""The certificate PDF's digital signature: PAdES baseline B-B by the provider's document-signing
+key (B-T, with a timestamp token, where CEU_TSA_URL names an RFC 3161 timestamp authority), and
+the report the PDF check gives on a signed file.
+
+The signature is an incremental update appended to the rendered PDF/A-3b file: the bytes
+WeasyPrint wrote are kept as they are (XMP metadata, the embedded certificate.json and
+credential.jwt), and an invisible signature field is added, which PDF/A allows. Any PDF reader
+shows "signed by <provider>" and whether the file changed since.
+
+Key rotation: each signature carries its signer's X.509 certificate, and every certificate the
+site has signed with is recorded (DocumentSigningCertificate) the first time it signs. A PDF
+signed before a rotation still validates, and `signature_report` still calls it the
+provider's, because its certificate is on that record.
+
+Nothing is fetched while signing unless a timestamp authority is configured; nothing is ever
+fetched while checking.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import NameOID
+from django.conf import settings
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.writer import BasePdfFileWriter
+from pyhanko.sign import fields, signers, timestamps
+from pyhanko.sign.general import SigningError
+from pyhanko.sign.signers import constants
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+
+from courses.models import DocumentSigningCertificate
+from courses.services import signing_keys
+
+SIGNATURE_FIELD = "ProviderSignature"
+DEFAULT_REASON = "Certificate of completion issued by the provider"
+
+
+class PdfSigningError(Exception):
+    """The PDF cannot be signed: the message says why."""
+
+
+@dataclass(frozen=True)
+class DocumentSigner:
+    signer: signers.SimpleSigner
+    certificate: x509.Certificate
+    name: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class SignatureReport:
+    """What a signed PDF's (last) signature says, for the PDF check page."""
+
+    signed: bool
+    # The signed bytes are the ones signed and the signature verifies against its certificate.
+    intact: bool = False
+    # Nothing was added to the file after it was signed.
+    covers_whole_file: bool = False
+    signer_name: str = ""
+    signed_at: datetime | None = None
+    certificate_sha256: str = ""
+    # The signer's certificate is one this provider has signed certificates with.
+    trusted: bool = False
+    problem: str = ""
+
+    @property
+    def valid(self) -> bool:
+        """Unchanged since the provider signed it."""
+        return self.signed and self.intact and self.covers_whole_file and self.trusted
+
+
+def fingerprint(certificate: x509.Certificate) -> str:
+    return hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+def common_name(certificate: x509.Certificate) -> str:
+    names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(names[0].value) if names else certificate.subject.rfc4514_string()
+
+
+# --- Signing ------------------------------------------------------------------------------------
+
+
+def document_signer() -> DocumentSigner:
+    """The configured key and certificate (signing_keys.document_signing_files), read now: a
+    rotated key is used from the next signature on. SigningKeyError where none is configured."""
+    key_path, cert_path = signing_keys.document_signing_files()
+    try:
+        certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        signer = signers.SimpleSigner.load(str(key_path), str(cert_path))
+    except (OSError, ValueError) as error:
+        raise signing_keys.SigningKeyError(
+            f"The document-signing key {key_path} or certificate {cert_path} cannot be read: "
+            f"{error}"
+        ) from None
+    if signer is None or not _is_pair(key_path, certificate):
+        raise signing_keys.SigningKeyError(
+            f"The document-signing key {key_path} does not load with certificate {cert_path}."
+        )
+    return DocumentSigner(
+        signer=signer,
+        certificate=certificate,
+        name=common_name(certificate),
+        sha256=fingerprint(certificate),
+    )
+
+
+def _is_pair(key_path: Path, certificate: x509.Certificate) -> bool:
+    """Whether the key is the certificate's: a mismatched pair signs PDFs no reader accepts."""
+    spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    try:
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError):
+        return False
+    return key.public_key().public_bytes(*spki) == certificate.public_key().public_bytes(*spki)
+
+
+def record_certificate(certificate: x509.Certificate) -> DocumentSigningCertificate:
+    """The certificate's row, made the first time it signs; kept for good."""
+    row, _created = DocumentSigningCertificate.objects.get_or_create(
+        sha256=fingerprint(certificate),
+        defaults={
+            "subject": certificate.subject.rfc4514_string()[:255],
+            "pem": certificate.public_bytes(serialization.Encoding.PEM).decode(),
+            "not_valid_before": certificate.not_valid_before_utc,
+            "not_valid_after": certificate.not_valid_after_utc,
+        },
+    )
+    return row
+
+
+class _PdfA3Signer(signers.PdfSigner):
+    """pyHanko marks a file signed with ECDSA on P-256 as PDF 2.0 (ISO/TS 32002) in its catalog;
+    a PDF/A-3 file is PDF 1.7 and stays so. Only PAdES's own extension to 1.7 (ESIC) is
+    declared: readers of PDF 1.7 check ECDSA signatures all the same."""
+
+    def register_extensions(self, pdf_out: BasePdfFileWriter, *, md_algorithm: str) -> None:
+        pdf_out.ensure_output_version(version=(1, 7))
+        if pdf_out.output_version < (2, 0):
+            pdf_out.register_extension(constants.ESIC_EXTENSION_1)
+
+
+def _timestamper() -> timestamps.TimeStamper | None:
+    url = getattr(settings, "CEU_TSA_URL", "")
+    return timestamps.HTTPTimeStamper(url) if url else None
+
+
+def sign_pdf(
+    pdf_bytes: bytes,
+    *,
+    reason: str = DEFAULT_REASON,
+    location: str = "",
+    contact_info: str = "",
+    field_name: str = SIGNATURE_FIELD,
+) -> bytes:
+    """The PDF with the provider's signature appended as an incremental update (PAdES B-B, or
+    B-T with CEU_TSA_URL). The signer's name in the signature is the provider's, as its
+    certificate names it. SigningKeyError where no key is configured; PdfSigningError where the
+    PDF cannot be signed (not a PDF, already signed in that field)."""
+    signer = document_signer()
+    record_certificate(signer.certificate)
+    timestamper = _timestamper()
+    metadata = signers.PdfSignatureMetadata(
+        field_name=field_name,
+        md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        reason=reason or None,
+        location=location or None,
+        contact_info=contact_info or None,
+        name=signer.name,
+        # B-B and B-T: no revocation data embedded (that is B-LT), nothing fetched for it.
+        embed_validation_info=False,
+    )
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False)
+        output = _PdfA3Signer(
+            metadata,
+            signer=signer.signer,
+            timestamper=timestamper,
+            # Invisible: a zero-size widget, printable, which PDF/A accepts without appearance.
+            new_field_spec=fields.SigFieldSpec(sig_field_name=field_name),
+        ).sign_pdf(writer)
+    except (ValueError, TypeError, KeyError, SigningError) as error:
+        raise PdfSigningError(f"The PDF cannot be signed: {error}") from error
+    return output.getvalue()
+
+
+# --- Checking -----------------------------------------------------------------------------------
+
+
+def known_certificates() -> list[x509.Certificate]:
+    """Every document-signing certificate this provider has signed with, and the configured one
+    even before it has signed."""
+    pems = list(DocumentSigningCertificate.objects.values_list("pem", flat=True))
+    known = [x509.load_pem_x509_certificate(pem.encode()) for pem in pems]
+    try:
+        current = document_signer().certificate
+    except signing_keys.SigningKeyError:
+        current = None
+    if current is not None and fingerprint(current) not in {fingerprint(c) for c in known}:
+        known.append(current)
+    return known
+
+
+def _as_asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
+
+
+def signature_report(pdf_bytes: bytes) -> SignatureReport:
+    """Whether the PDF carries a signature, whether the file is as signed, who signed it and
+    when, and whether the signer is this provider. Never fetches anything."""
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf_bytes), strict=False)
+        signatures = reader.embedded_signatures
+    except Exception as error:  # a damaged upload is reported, never raised
+        return SignatureReport(signed=False, problem=f"Not a readable PDF: {error}")
+    if not signatures:
+        return SignatureReport(signed=False, problem="The PDF carries no digital signature.")
+    signature = signatures[-1]
+    certificate = x509.load_der_x509_certificate(signature.signer_cert.dump())
+    sha256 = fingerprint(certificate)
+    known = {fingerprint(c): c for c in known_certificates()}
+    trust_roots = [_as_asn1(c) for c in known.values()]
+    signed_at = signature.self_reported_timestamp
+    context = ValidationContext(
+        trust_roots=trust_roots,
+        allow_fetching=False,
+        # Checked as of when it was signed: an expired or retired certificate still vouches
+        # for what it signed while it was valid.
+        moment=signed_at or datetime.now(UTC),
+        best_signature_time=signed_at,
+    )
+    try:
+        status = validate_pdf_signature(signature, context)
+    except Exception as error:  # a malformed signature is reported, never raised
+        return SignatureReport(
+            signed=True,
+            signer_name=common_name(certificate),
+            certificate_sha256=sha256,
+            problem=f"The signature cannot be checked: {error}",
+        )
+    intact = bool(status.intact and status.valid)
+    covers = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    trusted = sha256 in known and intact
+    problem = ""
+    if not intact:
+        problem = "The file was changed after it was signed."
+    elif not covers:
+        problem = "Something was added to the file after it was signed."
+    elif not trusted:
+        problem = "The signer is not one of this provider's document-signing certificates."
+    return SignatureReport(
+        signed=True,
+        intact=intact,
+        covers_whole_file=covers,
+        signer_name=common_name(certificate),
+        signed_at=status.signer_reported_dt or signed_at,
+        certificate_sha256=sha256,
+        trusted=trusted,
+        problem=problem,
+    )

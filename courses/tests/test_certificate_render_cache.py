@@ -1,0 +1,341 @@
+"""What the certificate renderer keeps between renders in a worker (the parsed stylesheet, the
+operators of SVG paths drawn before) never shows in another certificate: a certificate rendered
+after a run of others is byte for byte the one a fresh worker renders, a changed stylesheet is
+read again, and the faster path drawer writes exactly what WeasyPrint's writes. Also: the task
+that renders a certificate e-mails it, and hands a refused message to the e-mail task."""
+
+from __future__ import annotations
+
+import copy
+import gc
+import io
+import re
+import shutil
+import subprocess
+from collections import deque
+from pathlib import Path
+
+import pydyf
+import pytest
+from django.core import mail
+from django.core.mail.backends.locmem import EmailBackend
+from django.utils import timezone
+from pypdf import PdfReader
+from weasyprint.svg import SVG
+
+from accounts.tests.factories import LicenceFactory
+from courses.services import certificate_pdf
+from courses.services.certificate_pdf import (
+    _draw_path,
+    _draw_straight_path,
+    _straight_commands,
+    _weasyprint_path,
+    collector_paused,
+    render_certificate_pdf,
+)
+from courses.tests.factories import (
+    AccreditorFactory,
+    ApprovalFactory,
+    CourseFactory,
+    EnrollmentFactory,
+)
+from courses.tests.test_certificate_pdf import (
+    VERIFY_URL,
+    _tool,
+    _zxingcpp,
+    configured,
+    snapshot,
+)
+
+STATIC = Path(__file__).resolve().parents[1] / "static" / "courses" / "pdf"
+
+
+def fresh_worker() -> None:
+    """Forget everything the renderer keeps per thread, as in a worker just started."""
+    certificate_pdf._thread.__dict__.clear()
+
+
+def verify_url(code: str) -> str:
+    return f"https://ce.example.org/verify/{code}/"
+
+
+def certificate(code: str, **changes) -> tuple[dict, str]:
+    return snapshot(code=code, **changes), verify_url(code)
+
+
+def render(data: dict, url: str, page_size: str = "letter") -> bytes:
+    return render_certificate_pdf(copy.deepcopy(data), verify_url=url, page_size=page_size)
+
+
+# --- Nothing carries over from one certificate to the next ----------------------------------------
+
+# Certificates that use each thing kept: the watermark (a sample), the QR code, a second density
+# step (a long name on A4), fonts for another script.
+TARGETS = {
+    "sample": (*certificate("CEU-AAAA-BBBB-CCCC-DDDD"), "letter"),
+    "configured": (
+        configured(snapshot(code="CEU-EEEE-FFFF-GGGG-HHHH")),
+        verify_url("CEU-EEEE-FFFF-GGGG-HHHH"),
+        "letter",
+    ),
+    "long-name-a4": (
+        *certificate("CEU-JJJJ-KKKK-MMMM-NNNN", learner_name="Maximiliana Alexandrina " * 5),
+        "a4",
+    ),
+    "arabic": (*certificate("CEU-PPPP-QQQQ-RRRR-SSSS", learner_name="محمد الأحمد"), "letter"),
+}
+
+
+def test_a_certificate_rendered_after_others_is_the_one_a_fresh_worker_renders():
+    cold = {}
+    for key, (data, url, page_size) in TARGETS.items():
+        fresh_worker()
+        cold[key] = render(data, url, page_size)
+
+    fresh_worker()
+    others = ["王小明", "Ελένη Παπαδοπούλου", "שרה כהן", "Zoë Ramírez-Núñez"]
+    for round_ in range(2):
+        for index, name in enumerate(others):
+            code = f"CEU-TTTT-VVVV-WWW{round_}-XXX{index}"
+            render(*certificate(code, learner_name=name))
+            render(configured(snapshot(code=code, learner_name=name)), verify_url(code))
+        warm = {key: render(*target) for key, target in TARGETS.items()}
+        assert warm == cold
+
+
+def test_each_certificate_carries_its_own_qr_code(tmp_path):
+    from PIL import Image
+
+    zxingcpp = _zxingcpp()
+    first, second = "CEU-7K3M-Q9XZ-4T2P-AAAA", "CEU-7K3M-Q9XZ-4T2P-BBBB"
+    fresh_worker()
+    # A path drawn twice is replayed from then on: the third render of the first certificate
+    # draws its QR code from what was kept.
+    pdfs = [render(*certificate(first)) for _ in range(3)] + [render(*certificate(second))]
+    for index, (pdf, code) in enumerate(zip(pdfs[2:], (first, second), strict=True)):
+        (tmp_path / f"{index}.pdf").write_bytes(pdf)
+        subprocess.run(
+            [
+                _tool("pdftoppm"),
+                "-r",
+                "200",
+                "-png",
+                str(tmp_path / f"{index}.pdf"),
+                str(tmp_path / f"p{index}"),
+            ],
+            check=True,
+            timeout=60,
+        )
+        (png,) = tmp_path.glob(f"p{index}*.png")
+        with Image.open(png) as image:
+            codes = zxingcpp.read_barcodes(image)
+        assert [c.text for c in codes if c.format == zxingcpp.BarcodeFormat.QRCode] == [
+            verify_url(code)
+        ]
+
+
+def test_a_changed_provider_name_shows_at_once():
+    fresh_worker()
+    data, url = certificate("CEU-7K3M-Q9XZ-4T2P-HW8C")
+    render(data, url)
+    render(data, url)
+    data["provider"]["name"] = "Riverside Counselling Institute"
+    text = PdfReader(io.BytesIO(render(data, url))).pages[0].extract_text()
+    # At the top and under the signature line (the approval statements name the provider as
+    # their accreditor approved it, and are left as they are).
+    assert text.count("Riverside Counselling Institute") == 2
+
+
+def test_a_changed_stylesheet_is_read_again(tmp_path, settings):
+    """The stylesheet is parsed once per worker thread, and again whenever the file changes."""
+    folder = tmp_path / "static" / "courses" / "pdf"
+    folder.mkdir(parents=True)
+    for name in ("certificate.css", "ornament.svg", "sample-watermark.svg"):
+        shutil.copy(STATIC / name, folder / name)
+    settings.STATICFILES_DIRS = [tmp_path / "static"]
+    fresh_worker()
+    data, url = certificate("CEU-7K3M-Q9XZ-4T2P-HW8C")
+
+    before = PdfReader(io.BytesIO(render(data, url))).pages[0].extract_text()
+    with (folder / "certificate.css").open("a") as stylesheet:
+        stylesheet.write('\n.heading::after { content: " (restyled)"; }\n')
+    after = PdfReader(io.BytesIO(render(data, url))).pages[0].extract_text()
+
+    assert "(restyled)" not in before
+    assert "(restyled)" in after
+
+
+# --- The path drawer ------------------------------------------------------------------------------
+
+
+class _Node:
+    def __init__(self, d: str, **attributes):
+        self.attrib = {"d": d, **attributes}
+        self.vertices: deque = deque()
+
+    def get(self, key, default=None):
+        return self.attrib.get(key, default)
+
+
+class _Svg:
+    """What a path drawer uses of WeasyPrint's SVG: a stream, and sizes resolved by its rules."""
+
+    point = SVG.point
+
+    def __init__(self):
+        self.stream = pydyf.Stream()
+        self.inner_width = self.inner_height = 100
+
+
+# A marker drawn at the path's end: the path's vertices (where markers go) must then be right.
+MARKED = {"marker-end": "url(#arrow)"}
+
+
+def drawn(drawer, d: str, font_size: float = 16, **attributes) -> tuple[list, list]:
+    svg, node = _Svg(), _Node(d, **attributes)
+    drawer(svg, node, font_size)
+    return svg.stream.stream, list(node.vertices)
+
+
+def qr_path(url: str) -> str:
+    return re.search(r' d="([^"]+)"', certificate_pdf._qr_svg(url)).group(1)
+
+
+STRAIGHT_PATHS = [
+    qr_path(VERIFY_URL),
+    qr_path("https://ce.example.org/verify/CEU-0000-0000-0000-0000/"),
+    qr_path("https://x.example/" + "v" * 120),
+    "M4 4.5h7m1 0h1m-33 1h1",
+    "M0 0 L10 0 L10 10 Z",
+    "m1 1 2 2 3 3 z l4 4",  # a moveto's extra pairs are linetos; a lineto after a closepath
+    "M1,2 3,4 H-5 V-6 h7 v8 Z z",
+    "M0 0 H0 V0 h-1 v-1 l0 0 L-3 -4",
+    "  M 10 10 h 5  ",
+    "M1-2l3-4",
+    "L1 1 h2",  # no moveto first
+]
+
+
+@pytest.mark.parametrize("d", STRAIGHT_PATHS)
+def test_straight_paths_are_drawn_as_weasyprint_draws_them(d):
+    commands = _straight_commands(d)
+    assert commands is not None
+    assert drawn(lambda svg, node, _size: _draw_straight_path(svg, node, commands), d) == drawn(
+        _weasyprint_path, d
+    )
+
+
+@pytest.mark.parametrize(
+    "d",
+    [
+        "M0 0 C1 1 2 2 3 3",  # curves: WeasyPrint's own drawer
+        "M1e2 0 L0 0",  # an exponent
+        "M1em 0 L2 2",  # a unit
+        "M0 0 L1",  # an odd number of coordinates
+        "10 10 L1 1",
+        "M0 0 Z 5",
+        "M1.5.5 L0 0",
+        "",
+    ],
+)
+def test_other_paths_go_to_weasyprint(d):
+    assert _straight_commands(d) is None
+
+
+@pytest.mark.parametrize(
+    "d",
+    [
+        re.search(r' d="([^"]+)"', (STATIC / "sample-watermark.svg").read_text()).group(1),
+        "M108 6 L114 2 L120 6 L114 10 Z M120 6 L126 2 L132 6 L126 10 Z",
+        qr_path(VERIFY_URL),
+    ],
+)
+def test_a_path_drawn_again_is_replayed_exactly(d):
+    fresh_worker()
+    operators, vertices = drawn(_weasyprint_path, d)
+    assert [drawn(_draw_path, d, **MARKED) for _ in range(4)] == [(operators, vertices)] * 4
+    # Without a marker nothing is drawn at the vertices, and none is kept for the marker pass.
+    assert [drawn(_draw_path, d) for _ in range(2)] == [(operators, [])] * 2
+
+
+def test_a_path_with_units_is_drawn_afresh_for_each_font_size():
+    fresh_worker()
+    d = "M1ex 1ex L2ex 2ex"  # an ex is half the font size here
+    for font_size in (10, 20, 10, 20):
+        assert drawn(_draw_path, d, font_size, **MARKED) == drawn(_weasyprint_path, d, font_size)
+
+
+def test_the_paths_kept_are_bounded():
+    fresh_worker()
+    for index in range(200):
+        d = f"M0 0 L{index} 1"
+        drawn(_draw_path, d)
+        drawn(_draw_path, d)
+    kept, seen = certificate_pdf._path_memory()
+    assert len(kept) <= certificate_pdf._PATHS_KEPT
+    assert len(seen) <= certificate_pdf._PATHS_KEPT
+
+
+# --- The collector --------------------------------------------------------------------------------
+
+
+def test_the_collector_runs_again_after_a_render_even_one_that_failed():
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ValueError, match="drawing failed"), collector_paused():
+        raise ValueError("drawing failed")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # off before, off after
+    finally:
+        gc.enable()
+
+
+# --- One task renders and e-mails -----------------------------------------------------------------
+
+
+class RefusesOnce(EmailBackend):
+    """The locmem backend, with a mail server that refuses the first message it is given."""
+
+    refused = 0
+
+    def send_messages(self, messages):
+        if RefusesOnce.refused == 0:
+            RefusesOnce.refused += 1
+            raise ConnectionRefusedError("the mail server is restarting")
+        return super().send_messages(messages)
+
+
+def completed_enrollment(learner):
+    LicenceFactory(user=learner, profession="psychologist", jurisdiction="CA", number="PSY 12345")
+    course = CourseFactory(slug="ghosting", title="Ruptures and ghosting")
+    ApprovalFactory(course=course, accreditor=AccreditorFactory(short_name="APA"))
+    return EnrollmentFactory(user=learner, course=course, completed_at=timezone.now())
+
+
+def test_a_message_refused_by_the_render_task_is_sent_by_the_email_task_once(
+    learner, settings, mailoutbox, django_capture_on_commit_callbacks, caplog
+):
+    from courses.services import credentials
+
+    settings.EMAIL_BACKEND = f"{__name__}.RefusesOnce"
+    RefusesOnce.refused = 0
+    with django_capture_on_commit_callbacks(execute=True):
+        certificate = credentials.issue_certificate(enrollment=completed_enrollment(learner))
+
+    certificate.refresh_from_db()
+    assert RefusesOnce.refused == 1
+    assert "was not e-mailed at once; queued" in caplog.text
+    (message,) = mail.outbox
+    assert message.to == [learner.email]
+    assert message.attachments[0][0] == f"{certificate.code}.pdf"
+    assert list(certificate.events.values_list("kind", flat=True)) == [
+        "issued",
+        "rendered",
+        "emailed",
+    ]
