@@ -5,7 +5,11 @@ Formats (as the issuing site writes them):
 - a credential is a compact JWS (VC-JOSE): header {"alg": "EdDSA", "kid": "<did>#<RFC 7638
   thumbprint>", "typ": "vc+jwt"}, payload the OpenBadgeCredential's JSON, whose `issuer.id` is
   the `<did>` of the `kid`;
-- the issuer's keys are published as a did:web document (https://<host>/.well-known/did.json);
+- the issuer's keys are published as a did:web document (https://<host>/.well-known/did.json):
+  the Ed25519 credential keys, and each document-signing certificate that signs its PDFs as a
+  JWK (EC P-256 or RSA, no `alg`) carrying the certificate in `x5c`. Only the Ed25519 keys
+  ever verify a JWS; the certificates only tie a PDF's signer to the issuer, matched on the
+  SHA-256 fingerprint of the certificate's DER;
 - `credentialStatus` points into a W3C Bitstring Status List credential, itself a JWS by the same
   issuer, whose `encodedList` is "u" + base64url(gzip(bits)); bit i is the (i % 8)-th most
   significant bit of byte i // 8, and a set bit means revoked;
@@ -176,10 +180,8 @@ def _jwk_key(jwk: dict) -> tuple[str, Ed25519PublicKey] | None:
     return thumbprint(x), Ed25519PublicKey.from_public_bytes(b64url_decode(x))
 
 
-def keys_from_document(document: dict) -> dict[str, Ed25519PublicKey]:
-    """Ed25519 keys by thumbprint from a JWK, a JWK Set or a DID document (its assertion
-    methods only)."""
-    jwks: list[dict] = []
+def _jwks_of(document: dict) -> list[dict]:
+    """The JWKs of a JWK, a JWK Set or a DID document (its assertion methods only)."""
     if "keys" in document:
         jwks = list(document["keys"])
     elif "verificationMethod" in document:
@@ -187,30 +189,86 @@ def keys_from_document(document: dict) -> dict[str, Ed25519PublicKey]:
         jwks = [
             method.get("publicKeyJwk", {})
             for method in document["verificationMethod"]
-            if method.get("id") in asserting
+            if isinstance(method, dict) and method.get("id") in asserting
         ]
     else:
         jwks = [document]
+    return [jwk for jwk in jwks if isinstance(jwk, dict)]
+
+
+def keys_from_document(document: dict) -> dict[str, Ed25519PublicKey]:
+    """Ed25519 keys by thumbprint from a JWK, a JWK Set or a DID document (its assertion
+    methods only). Nothing else: a credential's JWS (alg EdDSA) is only ever checked with one of
+    these, never with a document-signing certificate's key published beside them."""
     keys = {}
-    for jwk in jwks:
-        found = _jwk_key(jwk) if isinstance(jwk, dict) else None
+    for jwk in _jwks_of(document):
+        found = _jwk_key(jwk)
         if found:
             keys[found[0]] = found[1]
     return keys
 
 
+def _int(member: str) -> int:
+    return int.from_bytes(b64url_decode(member), "big")
+
+
+def _certificate_of(jwk: dict) -> str | None:
+    """The SHA-256 fingerprint of the certificate in a JWK's `x5c`, where the certificate's
+    public key is the JWK's (EC P-256 or RSA); None otherwise."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    chain = jwk.get("x5c")
+    if not isinstance(chain, list) or not chain or not isinstance(chain[0], str):
+        return None
+    try:
+        der = base64.b64decode(chain[0], validate=True)
+        public = x509.load_der_x509_certificate(der).public_key()
+        if isinstance(public, ec.EllipticCurvePublicKey) and jwk.get("kty") == "EC":
+            numbers = public.public_numbers()
+            same = (
+                isinstance(public.curve, ec.SECP256R1)
+                and jwk.get("crv") == "P-256"
+                and (numbers.x, numbers.y) == (_int(jwk["x"]), _int(jwk["y"]))
+            )
+        elif isinstance(public, rsa.RSAPublicKey) and jwk.get("kty") == "RSA":
+            numbers = public.public_numbers()
+            same = (numbers.n, numbers.e) == (_int(jwk["n"]), _int(jwk["e"]))
+        else:
+            same = False
+    except (ValueError, TypeError, KeyError, binascii.Error):
+        return None
+    return hashlib.sha256(der).hexdigest() if same else None
+
+
+def certificates_from_document(document: dict) -> set[str]:
+    """The SHA-256 fingerprints of the document-signing certificates (`x5c`) a JWK Set or DID
+    document publishes (a DID document's assertion methods only)."""
+    found = {_certificate_of(jwk) for jwk in _jwks_of(document)}
+    return {fingerprint for fingerprint in found if fingerprint}
+
+
 def load_issuer_keys(path: Path) -> dict[str, Ed25519PublicKey]:
     """A pinned issuer key file: a JWK, a JWK Set, a DID document, or a PEM (public or private)
     Ed25519 key."""
+    return load_issuer_file(path)[0]
+
+
+def load_issuer_file(path: Path) -> tuple[dict[str, Ed25519PublicKey], set[str]]:
+    """A pinned issuer key file's Ed25519 keys, and the fingerprints of the document-signing
+    certificates it lists (only a JWK Set or a DID document lists them)."""
     try:
         data = path.read_bytes()
     except OSError as error:
         raise VerifyError(f"The issuer key file {path} cannot be read: {error.strerror}") from None
     text = data.decode("utf-8", "replace").strip()
+    certificates: set[str] = set()
     if text.startswith("{"):
         try:
-            keys = keys_from_document(json.loads(text))
-        except (ValueError, TypeError) as error:
+            document = json.loads(text)
+            keys = keys_from_document(document)
+            certificates = certificates_from_document(document)
+        except (ValueError, TypeError, AttributeError) as error:
             raise VerifyError(f"The issuer key file {path} is not a JWK: {error}") from None
     else:
         try:
@@ -225,9 +283,9 @@ def load_issuer_keys(path: Path) -> dict[str, Ed25519PublicKey]:
             raise VerifyError(f"The issuer key file {path} holds no Ed25519 key.")
         raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         keys = {thumbprint(b64url(raw)): key}
-    if not keys:
+    if not keys and not certificates:
         raise VerifyError(f"The issuer key file {path} holds no Ed25519 key.")
-    return keys
+    return keys, certificates
 
 
 def _allowed_url(url: str) -> str:
@@ -260,10 +318,14 @@ def did_web_url(did: str) -> str:
 
 
 def resolve_did_web(did: str) -> dict[str, Ed25519PublicKey]:
+    return keys_from_document(fetch_did_document(did))
+
+
+def fetch_did_document(did: str) -> dict:
     document = json.loads(fetch(did_web_url(did)))
-    if document.get("id") != did:
+    if not isinstance(document, dict) or document.get("id") != did:
         raise ValueError(f"the DID document at {did_web_url(did)} is not for {did}")
-    return keys_from_document(document)
+    return document
 
 
 # --- Credentials --------------------------------------------------------------------------------
@@ -279,30 +341,55 @@ class Keys:
 
     def __init__(self, options: Options):
         self.options = options
-        self.pinned = load_issuer_keys(options.issuer_key) if options.issuer_key else None
-        self._resolved: dict[str, dict[str, Ed25519PublicKey]] = {}
+        self.pinned: dict[str, Ed25519PublicKey] | None = None
+        self.pinned_certificates: set[str] = set()
+        if options.issuer_key:
+            self.pinned, self.pinned_certificates = load_issuer_file(options.issuer_key)
+        self._resolved: dict[str, dict] = {}
+
+    def _did_document(self, did: str) -> dict:
+        if did not in self._resolved:
+            try:
+                self._resolved[did] = fetch_did_document(did)
+            except (OSError, ValueError, TypeError, AttributeError) as error:
+                raise ValueError(
+                    f"the issuer's did:web ({did}) cannot be resolved: {error}"
+                ) from None
+        return self._resolved[did]
+
+    def _sources(self) -> tuple[bool, bool]:
+        """Whether the pinned file counts, and whether the did:web document does."""
+        use_did = (self.options.did_web or self.pinned is None) and not self.options.offline
+        if self.pinned is None and not use_did:
+            raise ValueError("offline without --issuer-key: no issuer key to check against")
+        return self.pinned is not None, use_did
 
     def for_issuer(self, did: str) -> tuple[dict[str, Ed25519PublicKey], str]:
         """The keys and where they come from; raises ValueError where none can be had."""
+        pinned, use_did = self._sources()
         keys: dict[str, Ed25519PublicKey] = {}
         sources = []
-        if self.pinned is not None:
-            keys.update(self.pinned)
+        if pinned:
+            keys.update(self.pinned or {})
             sources.append("the pinned issuer key")
-        use_did = self.options.did_web or self.pinned is None
-        if use_did and not self.options.offline:
-            if did not in self._resolved:
-                try:
-                    self._resolved[did] = resolve_did_web(did)
-                except (OSError, ValueError, TypeError, AttributeError) as error:
-                    raise ValueError(
-                        f"the issuer's did:web ({did}) cannot be resolved: {error}"
-                    ) from None
-            keys.update(self._resolved[did])
+        if use_did:
+            keys.update(keys_from_document(self._did_document(did)))
             sources.append(f"the issuer's published keys ({did_web_url(did)})")
-        if not sources:
-            raise ValueError("offline without --issuer-key: no issuer key to check against")
         return keys, " and ".join(sources)
+
+    def certificates_for_issuer(self, did: str) -> tuple[set[str], str]:
+        """The fingerprints of the document-signing certificates the issuer publishes, and where
+        they come from; raises ValueError where no issuer keys can be had."""
+        pinned, use_did = self._sources()
+        certificates: set[str] = set()
+        sources = []
+        if pinned:
+            certificates |= self.pinned_certificates
+            sources.append("the pinned issuer key file")
+        if use_did:
+            certificates |= certificates_from_document(self._did_document(did))
+            sources.append(f"the issuer's published keys ({did_web_url(did)})")
+        return certificates, " and ".join(sources)
 
 
 def check_jws(token: Jws, keys: Keys, result: Result, what: str) -> bool:
@@ -458,7 +545,10 @@ def _same_number(a, b) -> bool:
         return False
 
 
-def check_pdf_signature(data: bytes, result: Result) -> None:
+def check_pdf_signature(data: bytes, result: Result) -> tuple[str, str] | None:
+    """The PDF signature's integrity: the signer's name and certificate fingerprint where the
+    file is as signed, None otherwise (the failure recorded). Whose the signer is, is
+    check_pdf_signer's question."""
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.status import SignatureCoverageLevel
@@ -468,10 +558,10 @@ def check_pdf_signature(data: bytes, result: Result) -> None:
         signatures = PdfFileReader(io.BytesIO(data), strict=False).embedded_signatures
     except Exception as error:  # any damage is reported as such, never raised
         result.failed(ALTERED, f"PDF signature: the file is damaged ({error})")
-        return
+        return None
     if not signatures:
         result.failed(UNTRUSTED, "PDF signature: the PDF is not signed")
-        return
+        return None
     signature = signatures[-1]
     cert = signature.signer_cert
     name = cert.subject.native.get("common_name", cert.subject.human_friendly)
@@ -482,13 +572,13 @@ def check_pdf_signature(data: bytes, result: Result) -> None:
         )
     except Exception as error:  # a signature that cannot be checked is not intact
         result.failed(ALTERED, f"PDF signature: cannot be checked ({error})")
-        return
+        return None
     if not (status.intact and status.valid):
         result.failed(ALTERED, "PDF signature: the file was changed after it was signed")
-        return
+        return None
     if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
         result.failed(ALTERED, "PDF signature: something was added to the file after signing")
-        return
+        return None
     when = status.signer_reported_dt
     result.fields["PDF signed by"] = name
     result.passed(
@@ -496,12 +586,44 @@ def check_pdf_signature(data: bytes, result: Result) -> None:
         + (f" at {when.isoformat()}" if when else "")
         + f" (certificate SHA-256 {fingerprint})"
     )
+    return name, fingerprint
+
+
+def check_pdf_signer(signer: tuple[str, str], did: str, keys: Keys, result: Result) -> None:
+    """The PDF's signer certificate must be one the issuer publishes (`x5c` in its did.json or
+    JWKS): a certificate merely named like the provider proves nothing."""
+    name, fingerprint = signer
+    who = f"{name} (certificate SHA-256 {fingerprint})"
+    if not did:
+        result.failed(
+            UNTRUSTED, f"PDF signer: {who} cannot be tied to an issuer: no credential names one"
+        )
+        return
+    try:
+        published, source = keys.certificates_for_issuer(did)
+    except ValueError as error:
+        result.failed(UNKNOWN_ISSUER, f"PDF signer: {who} cannot be checked: {error}")
+        return
+    if fingerprint in published:
+        result.passed(f"PDF signer: {who} is a document-signing certificate of {source}")
+    elif not published:
+        result.failed(
+            UNTRUSTED,
+            f"PDF signer: {who} could not be tied to the issuer: {source} lists no "
+            "document-signing certificates (pin the issuer's did.json or jwks.json, or check "
+            "online)",
+        )
+    else:
+        result.failed(
+            UNKNOWN_ISSUER,
+            f"PDF signer: {who} is not among the document-signing certificates of {source}",
+        )
 
 
 def check_pdf(data: bytes, keys: Keys, result: Result) -> None:
     from pypdf import PdfReader
 
-    check_pdf_signature(data, result)
+    signer = check_pdf_signature(data, result)
     try:
         reader = PdfReader(io.BytesIO(data))
         attachments = {name: contents[-1] for name, contents in reader.attachments.items()}
@@ -523,6 +645,8 @@ def check_pdf(data: bytes, keys: Keys, result: Result) -> None:
         credential = verify_credential_token(token, keys, result)
     else:
         result.failed(UNTRUSTED, f"PDF: no embedded credential ({CREDENTIAL_ATTACHMENT})")
+    if signer is not None:
+        check_pdf_signer(signer, issuer_id(credential) if credential else "", keys, result)
     if record is not None:
         check_printed(record, text, result)
         if credential is not None:

@@ -10,7 +10,9 @@ shows "signed by <provider>" and whether the file changed since.
 Key rotation: each signature carries its signer's X.509 certificate, and every certificate the
 site has signed with is recorded (DocumentSigningCertificate) the first time it signs. A PDF
 signed before a rotation still validates, and `signature_report` still calls it the
-provider's, because its certificate is on that record.
+provider's, because its certificate is on that record. The same certificates are published in
+the issuer's did.json and JWKS (signing_keys.published_certificates), which is how a verifier
+without the site's database ties a PDF's signer to the issuer.
 
 Nothing is fetched while signing unless a timestamp authority is configured; nothing is ever
 fetched while checking.
@@ -18,8 +20,10 @@ fetched while checking.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -151,6 +155,19 @@ class _PdfA3Signer(signers.PdfSigner):
             pdf_out.register_extension(constants.ESIC_EXTENSION_1)
 
 
+def _outside_event_loop(function, *args):
+    """pyHanko's blocking calls run an event loop of their own (asyncio.run), which cannot start
+    in a thread already running one (an async view, or a browser driving the site from the same
+    thread in tests): there they run in a short-lived thread. Only pyHanko's work goes there,
+    never the database's, whose connections belong to their thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args).result()
+
+
 def _timestamper() -> timestamps.TimeStamper | None:
     url = getattr(settings, "CEU_TSA_URL", "")
     return timestamps.HTTPTimeStamper(url) if url else None
@@ -184,13 +201,14 @@ def sign_pdf(
     )
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False)
-        output = _PdfA3Signer(
+        pdf_signer = _PdfA3Signer(
             metadata,
             signer=signer.signer,
             timestamper=timestamper,
             # Invisible: a zero-size widget, printable, which PDF/A accepts without appearance.
             new_field_spec=fields.SigFieldSpec(sig_field_name=field_name),
-        ).sign_pdf(writer)
+        )
+        output = _outside_event_loop(pdf_signer.sign_pdf, writer)
     except (ValueError, TypeError, KeyError, SigningError) as error:
         raise PdfSigningError(f"The PDF cannot be signed: {error}") from error
     return output.getvalue()
@@ -199,15 +217,18 @@ def sign_pdf(
 # --- Checking -----------------------------------------------------------------------------------
 
 
-def known_certificates() -> list[x509.Certificate]:
-    """Every document-signing certificate this provider has signed with, and the configured one
-    even before it has signed."""
+def known_certificates(*, make_demo: bool = True) -> list[x509.Certificate]:
+    """Every document-signing certificate this provider has signed with, oldest first, and the
+    configured one even before it has signed. One query. Without `make_demo`, a demo pair not
+    made yet is left unmade (and so unlisted)."""
     pems = list(DocumentSigningCertificate.objects.values_list("pem", flat=True))
     known = [x509.load_pem_x509_certificate(pem.encode()) for pem in pems]
-    try:
-        current = document_signer().certificate
-    except signing_keys.SigningKeyError:
-        current = None
+    current = None
+    if make_demo or signing_keys.document_signing_files_ready():
+        try:
+            current = document_signer().certificate
+        except signing_keys.SigningKeyError:
+            current = None
     if current is not None and fingerprint(current) not in {fingerprint(c) for c in known}:
         known.append(current)
     return known
@@ -242,7 +263,7 @@ def signature_report(pdf_bytes: bytes) -> SignatureReport:
         best_signature_time=signed_at,
     )
     try:
-        status = validate_pdf_signature(signature, context)
+        status = _outside_event_loop(validate_pdf_signature, signature, context)
     except Exception as error:  # a malformed signature is reported, never raised
         return SignatureReport(
             signed=True,

@@ -9,7 +9,10 @@ Two kinds of key, each read from a file the environment names:
   point the variable at a new key: credentials signed before keep verifying, because the old
   public key stays published for good.
 - `CEU_SIGNING_KEY_FILE` and `CEU_SIGNING_CERT_FILE`: the document-signing key (PEM, ECDSA P-256
-  or RSA) and its X.509 certificate (PEM), for the PDF signature (PAdES).
+  or RSA) and its X.509 certificate (PEM), for the PDF signature (PAdES). Every such
+  certificate that has signed (DocumentSigningCertificate), and the configured one, is published
+  beside the credential keys, as a JWK with the certificate in `x5c`: a verifier ties a PDF's
+  signer to the issuer through it.
 
 `manage.py create_signing_key` writes one of each for demos and tests. Under the local and test
 settings (`CEU_DEMO_SIGNING_KEYS`), a file left unnamed is made on first use in `CEU_KEYS_DIR`
@@ -23,8 +26,10 @@ and any path as further colon-separated segments. A verification method's id is
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import tempfile
@@ -265,6 +270,17 @@ def document_signing_files() -> tuple[Path, Path]:
     return key_path, cert_path
 
 
+def document_signing_files_ready() -> bool:
+    """Whether a document-signing pair is there to read (named, or a demo pair already made),
+    without making one: publishing the keys never writes a key file."""
+    if settings.CEU_SIGNING_KEY_FILE and settings.CEU_SIGNING_CERT_FILE:
+        return True
+    if settings.CEU_SIGNING_KEY_FILE or settings.CEU_SIGNING_CERT_FILE:
+        return False
+    folder = Path(settings.CEU_KEYS_DIR)
+    return settings.CEU_DEMO_SIGNING_KEYS and (folder / DOCUMENT_CERT_NAME).exists()
+
+
 def signer_name() -> tuple[str, str]:
     """The provider's name and e-mail for a certificate's subject, from the database when a
     real name is there."""
@@ -325,22 +341,90 @@ def published_keys() -> list[dict]:
     return [{**key, "alg": ALGORITHM, "use": "sig"} for key in keys]
 
 
+def certificate_jwk(certificate: x509.Certificate) -> dict:
+    """A document-signing certificate as a public JWK (EC P-256 or RSA) with the certificate
+    itself in `x5c` (standard base64 of its DER). Its `kid` is the RFC 7638 thumbprint of the
+    public key, like the credential keys' (a verifier matches a PDF's signer on the certificate
+    in `x5c`, by its SHA-256 fingerprint). No `alg`: these keys sign PDFs, never a JWS."""
+    public = certificate.public_key()
+    if isinstance(public, ec.EllipticCurvePublicKey):
+        if not isinstance(public.curve, ec.SECP256R1):
+            raise SigningKeyError(f"Document-signing curve {public.curve.name} is not P-256.")
+        numbers = public.public_numbers()
+        jwk = {
+            "kty": "EC",
+            "crv": "P-256",
+            "x": _b64url(numbers.x.to_bytes(32, "big")),
+            "y": _b64url(numbers.y.to_bytes(32, "big")),
+        }
+    elif isinstance(public, rsa.RSAPublicKey):
+        numbers = public.public_numbers()
+        jwk = {"kty": "RSA", "n": _b64url(_unsigned(numbers.n)), "e": _b64url(_unsigned(numbers.e))}
+    else:
+        raise SigningKeyError("A document-signing certificate's key is ECDSA P-256 or RSA.")
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    return {
+        **jwk,
+        "kid": _thumbprint(jwk),
+        "use": "sig",
+        "x5c": [base64.b64encode(der).decode("ascii")],
+    }
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unsigned(number: int) -> bytes:
+    return number.to_bytes(max(1, (number.bit_length() + 7) // 8), "big")
+
+
+def _thumbprint(jwk: dict) -> str:
+    """RFC 7638: SHA-256 of the required members, sorted, without white space."""
+    required = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n")}[jwk["kty"]]
+    canonical = json.dumps({name: jwk[name] for name in required}, separators=(",", ":"))
+    return _b64url(hashlib.sha256(canonical.encode()).digest())
+
+
+def published_certificates() -> list[dict]:
+    """Every document-signing certificate the provider has signed PDFs with, and the configured
+    one even before it has signed, as JWKs with `x5c`: what ties a PDF's signature to the issuer.
+    One query, however many there are."""
+    from courses.services import pdf_signing
+
+    known = pdf_signing.known_certificates(make_demo=False)
+    return [certificate_jwk(certificate) for certificate in known]
+
+
 def jwks() -> dict:
-    return {"keys": published_keys()}
+    """The credential keys (Ed25519, alg EdDSA) and the document-signing certificates."""
+    return {"keys": published_keys() + published_certificates()}
 
 
 def did_document() -> dict:
     """The issuer's DID document: each published key a JsonWebKey verification method, every
-    one of them an assertion method (a retired key still vouches for what it signed)."""
+    one of them an assertion method (a retired key still vouches for what it signed). The
+    credential keys come first, as they always were; then each document-signing certificate,
+    which asserts the PDFs it signed."""
     did = issuer_did()
+    credential_members = ("kty", "crv", "x", "kid", "alg")
     methods = [
         {
             "id": f"{did}#{key['kid']}",
             "type": "JsonWebKey",
             "controller": did,
-            "publicKeyJwk": {member: key[member] for member in ("kty", "crv", "x", "kid", "alg")},
+            "publicKeyJwk": {member: key[member] for member in credential_members},
         }
         for key in published_keys()
+    ]
+    methods += [
+        {
+            "id": f"{did}#{key['kid']}",
+            "type": "JsonWebKey",
+            "controller": did,
+            "publicKeyJwk": {member: value for member, value in key.items() if member != "use"},
+        }
+        for key in published_certificates()
     ]
     return {
         "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/jwk/v1"],

@@ -195,7 +195,13 @@ def test_the_published_keys_hold_no_private_member_and_no_personal_data(client):
         assert "Dana" not in text
         assert "example.com" not in text
     keys = client.get("/.well-known/jwks.json").json()["keys"]
-    assert [set(key) for key in keys] == [{"kty", "crv", "x", "kid", "alg", "use"}]
+    # The credential key; document-signing certificates, once one exists, follow it
+    # (test_signing_keys.py).
+    assert [set(key) for key in keys if key["kty"] == "OKP"] == [
+        {"kty", "crv", "x", "kid", "alg", "use"}
+    ]
+    for key in keys:
+        assert key["kty"] == "OKP" or set(key) == {"kty", "crv", "x", "y", "kid", "use", "x5c"}
 
 
 # --- The credential -----------------------------------------------------------------------------
@@ -410,9 +416,10 @@ def test_served_credentials_take_one_query(client, django_assert_num_queries):
         assert client.get(f"/credentials/{certificate.code}.jwt").status_code == 200
     with django_assert_num_queries(1):
         assert client.get(f"/credentials/{certificate.code}.json").status_code == 200
-    with django_assert_num_queries(1):
+    # The credential keys, and the document-signing certificates: one query each, however many.
+    with django_assert_num_queries(2):
         assert client.get("/.well-known/did.json").status_code == 200
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
         assert client.get("/.well-known/jwks.json").status_code == 200
     with django_assert_num_queries(2):
         assert client.get("/credentials/CEU-7K3M-Q9XZ-4T2P-HW8C.jwt").status_code == 404

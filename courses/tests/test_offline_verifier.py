@@ -17,10 +17,15 @@ import venv
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pyhanko.pdf_utils import embed, generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
 
 from accounts.tests.factories import UserFactory
@@ -264,12 +269,129 @@ def test_a_certificate_signed_before_a_key_rotation_is_still_valid(
     new_pdf = written(tmp_path, "after.pdf", certificate_pdf(after))
     assert before.open_badge.signing_key_id != after.open_badge.signing_key_id
 
+    # Both document-signing certificates are published; each PDF's signer is tied to the issuer.
+    published = [key for key in signing_keys.jwks()["keys"] if "x5c" in key]
+    assert len(published) == 2
     for path in (old_pdf, new_pdf):
-        code, out = run(capsys, path)
+        code, out = run(capsys, path, "--did-web")
         assert code == 0, out
+        assert "is a document-signing certificate of the issuer's published keys" in out
     code, out = run(capsys, old_pdf, "--issuer-key", str(published_jwks(tmp_path)), "--offline")
     assert code == 0, out
+    assert "is a document-signing certificate of the pinned issuer key file" in out
     assert pdf_signing.signature_report(old_pdf.read_bytes()).valid
+
+
+def signed_elsewhere(pdf: bytes, tmp_path: Path, *, name: str, email: str) -> tuple[bytes, str]:
+    """The PDF signed with a self-signed certificate made here, naming `name`: what anyone can
+    make. The PDF and the certificate's SHA-256 fingerprint."""
+    key_pem, cert_pem = signing_keys.new_document_signer(name=name, email=email)
+    signing_keys.write_private(tmp_path / "elsewhere" / "key.pem", key_pem)
+    signing_keys.write_private(tmp_path / "elsewhere" / "cert.pem", cert_pem)
+    signed = signers.sign_pdf(
+        IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False),
+        signers.PdfSignatureMetadata(field_name=pdf_signing.SIGNATURE_FIELD, name=name),
+        signer=signers.SimpleSigner.load(
+            str(tmp_path / "elsewhere" / "key.pem"), str(tmp_path / "elsewhere" / "cert.pem")
+        ),
+    ).getvalue()
+    return signed, pdf_signing.fingerprint(x509.load_pem_x509_certificate(cert_pem))
+
+
+def test_a_pdf_re_signed_by_a_certificate_named_like_the_provider_is_not_valid(
+    site, capsys, tmp_path
+):
+    certificate = make_certificate(name="Dana Whitfield")
+    genuine = certificate_pdf(certificate)
+    provider = pdf_signing.document_signer()
+    # The genuine page and its genuine credential, rendered again and signed by a certificate
+    # whose subject is the provider's, word for word.
+    rendered = render_certificate_pdf(
+        record_of(certificate),
+        verify_url=credentials.verify_url(certificate.code),
+        credential_jwt=badges.credential_for_pdf(certificate),
+    )
+    name, email = signing_keys.signer_name()
+    forged, forged_sha256 = signed_elsewhere(rendered, tmp_path, name=name, email=email)
+    forged_subject = pdf_signing_subject(forged)
+    assert forged_subject == provider.certificate.subject.rfc4514_string()
+    assert forged_sha256 != provider.sha256
+
+    for args in ((), ("--issuer-key", str(published_jwks(tmp_path)), "--offline")):
+        code, out = run(capsys, written(tmp_path, "forged.pdf", forged), *args)
+
+        assert code == 5, out
+        assert out.startswith("UNKNOWN ISSUER: forged.pdf")
+        assert "PDF signature: intact, covers the whole file" in out
+        # The embedded credential is genuine and says so; the PDF's signer is not the issuer's.
+        assert "Credential: signature verified" in out
+        assert (
+            f"PDF signer: {provider.name} (certificate SHA-256 {forged_sha256}) is not among"
+            in (out)
+        )
+    assert not pdf_signing.signature_report(forged).valid
+    # The genuine file, beside it, is tied to the issuer.
+    code, out = run(capsys, written(tmp_path, "genuine.pdf", genuine))
+    assert code == 0, out
+    assert f"PDF signer: {provider.name} (certificate SHA-256 {provider.sha256}) is a" in out
+
+
+def pdf_signing_subject(pdf: bytes) -> str:
+    signature = PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures[-1]
+    return x509.load_der_x509_certificate(signature.signer_cert.dump()).subject.rfc4514_string()
+
+
+def test_pinned_credential_keys_alone_cannot_tie_the_pdf_signer_to_the_issuer(
+    site, capsys, tmp_path
+):
+    certificate = make_certificate()
+    pdf = written(tmp_path, "certificate.pdf", certificate_pdf(certificate))
+    credential_keys = [key for key in signing_keys.jwks()["keys"] if key["kty"] == "OKP"]
+    pinned = written(tmp_path, "ed25519.json", json.dumps({"keys": credential_keys}))
+
+    code, out = run(capsys, pdf, "--issuer-key", str(pinned), "--offline")
+
+    assert code == 4, out
+    assert out.startswith("UNTRUSTED")
+    assert "Credential: signature verified" in out
+    assert "could not be tied to the issuer" in out
+    assert pdf_signing.document_signer().sha256 in out
+
+
+def test_a_document_signing_key_never_verifies_a_credential(site, capsys, tmp_path):
+    """Algorithm confusion: the genuine credential's payload signed with the provider's own
+    document-signing key (ECDSA P-256), naming that key's published kid, as EdDSA or as ES256.
+    Only an Ed25519 credential key ever verifies a credential."""
+    certificate = make_certificate()
+    genuine = badges.credential_jwt(certificate)
+    [certificate_key] = [key for key in signing_keys.jwks()["keys"] if "x5c" in key]
+    key_path, _cert_path = signing_keys.document_signing_files()
+    document_key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    did = signing_keys.issuer_did()
+    payload = genuine.split(".")[1]
+
+    for alg in ("EdDSA", "ES256"):
+        header = b64url(
+            json.dumps(
+                {"alg": alg, "kid": f"{did}#{certificate_key['kid']}", "typ": "vc+jwt"}
+            ).encode()
+        )
+        r, s = decode_dss_signature(
+            document_key.sign(f"{header}.{payload}".encode(), ec.ECDSA(hashes.SHA256()))
+        )
+        signature = b64url(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+        token = written(tmp_path, f"{alg}.jwt", f"{header}.{payload}.{signature}")
+        for args in ((), ("--issuer-key", str(published_jwks(tmp_path)), "--offline")):
+            code, out = run(capsys, token, *args)
+
+            assert code in (4, 5), out
+            assert "Credential: signature verified" not in out
+            assert ("which is not among" if alg == "EdDSA" else "not EdDSA") in out
+    assert run(capsys, written(tmp_path, "genuine.jwt", genuine))[0] == 0
+    from ceu_verify import verify
+
+    assert certificate_key["kid"] not in verify.keys_from_document(signing_keys.did_document())
+    assert certificate_key["kid"] not in verify.keys_from_document(signing_keys.jwks())
 
 
 def test_an_unreadable_file_exits_1(capsys, tmp_path):

@@ -3,6 +3,8 @@ unasked), read from the files the environment names, made on first use only unde
 settings, refused in production when missing, and rotated without breaking a credential
 signed before."""
 
+import base64
+import io
 import json
 import stat
 from io import StringIO
@@ -10,15 +12,18 @@ from io import StringIO
 import pytest
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from joserfc.jwk import ECKey, RSAKey
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 from accounts.tests.factories import UserFactory
 from ceu import checks
 from courses.models import OpenBadgeCredential, Provider, SigningKey
-from courses.services import badges, credentials, signing_keys
+from courses.services import badges, credentials, pdf_signing, signing_keys
 from courses.services.signing_keys import SigningKeyError
 from courses.tests.test_badges import (
     decoded,
@@ -222,7 +227,13 @@ def test_a_credential_signed_before_a_rotation_still_verifies_after_it(client, s
     with pytest.raises(InvalidSignature):
         verify_with(old_token, new_key)
     document = client.get("/.well-known/did.json").json()
-    assert document["assertionMethod"] == [old_kid, new_kid]
+    credential_methods = [
+        method["id"]
+        for method in document["verificationMethod"]
+        if method["publicKeyJwk"]["kty"] == "OKP"
+    ]
+    assert credential_methods == [old_kid, new_kid]
+    assert document["assertionMethod"][:2] == [old_kid, new_kid]
     assert [row.kid for row in SigningKey.objects.all()] == [
         old_kid.split("#")[1],
         new_kid.split("#")[1],
@@ -237,6 +248,118 @@ def test_a_credential_signed_before_a_rotation_still_verifies_after_it(client, s
     new_list = client.get(status_path).content.decode()
     assert jws_parts(new_list)[0]["kid"] == new_kid
     verify_with(new_list, new_key)
+
+
+# --- Document-signing certificates, published -----------------------------------------------
+
+
+def signer_of(pdf: bytes) -> x509.Certificate:
+    """The certificate inside the PDF's signature, read from the file alone."""
+    signature = PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures[-1]
+    return x509.load_der_x509_certificate(signature.signer_cert.dump())
+
+
+def stored_pdf(certificate) -> bytes:
+    stored = credentials.render_and_store(certificate_id=certificate.pk)
+    with stored.pdf.open("rb") as handle:
+        return handle.read()
+
+
+def published_certificates(client) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """The certificates (DER, by kid) in `x5c` of did.json's assertion methods and of jwks.json."""
+    document = client.get("/.well-known/did.json").json()
+    asserting = set(document["assertionMethod"])
+    in_did = {
+        method["publicKeyJwk"]["kid"]: base64.b64decode(method["publicKeyJwk"]["x5c"][0])
+        for method in document["verificationMethod"]
+        if "x5c" in method["publicKeyJwk"] and method["id"] in asserting
+    }
+    in_jwks = {
+        key["kid"]: base64.b64decode(key["x5c"][0])
+        for key in client.get("/.well-known/jwks.json").json()["keys"]
+        if "x5c" in key
+    }
+    return in_did, in_jwks
+
+
+@pytest.fixture
+def document_keys(settings, tmp_path):
+    settings.CEU_SIGNING_KEY_FILE = ""
+    settings.CEU_SIGNING_CERT_FILE = ""
+    settings.CEU_TSA_URL = ""
+
+
+def test_the_document_signing_certificate_of_a_stored_pdf_is_published(client, document_keys):
+    certificate = make_certificate()
+    credential_kid = jws_parts(fetch_jwt(client, certificate.code))[0]["kid"]
+    signer = signer_of(stored_pdf(certificate))
+    der = signer.public_bytes(serialization.Encoding.DER)
+
+    in_did, in_jwks = published_certificates(client)
+
+    assert list(in_did.values()) == [der]
+    assert in_jwks == in_did
+    # The kid is the RFC 7638 thumbprint of the certificate's key, computed by another library.
+    kid = ECKey.import_key(signer.public_key()).thumbprint()
+    assert list(in_did) == [kid]
+    method = next(
+        m
+        for m in client.get("/.well-known/did.json").json()["verificationMethod"]
+        if m["publicKeyJwk"]["kid"] == kid
+    )
+    assert method["id"] == f"did:web:ce.harborcounseling.org#{kid}"
+    assert method["type"] == "JsonWebKey"
+    jwk = next(k for k in client.get("/.well-known/jwks.json").json()["keys"] if k["kid"] == kid)
+    assert jwk["use"] == "sig"
+    assert "alg" not in jwk  # it signs PDFs, never a JWS
+    assert "d" not in jwk
+    # The credential key is published as before, under the kid credentials already carry.
+    assert published_key(client, credential_kid)["kty"] == "OKP"
+
+
+def test_an_rsa_document_signing_certificate_is_published_as_an_rsa_jwk(tmp_path):
+    _key, cert_pem = signing_keys.new_document_signer(name="Harbor Counseling CE", algorithm="rsa")
+    certificate = x509.load_pem_x509_certificate(cert_pem)
+
+    jwk = signing_keys.certificate_jwk(certificate)
+
+    assert {"kty", "n", "e", "kid", "use", "x5c"} == set(jwk)
+    assert jwk["kid"] == RSAKey.import_key(certificate.public_key()).thumbprint()
+    assert base64.b64decode(jwk["x5c"][0]) == certificate.public_bytes(serialization.Encoding.DER)
+
+
+def test_after_a_document_key_rotation_both_certificates_are_published(
+    client, settings, tmp_path, document_keys
+):
+    before = make_certificate()
+    old_signer = signer_of(stored_pdf(before))
+    key_pem, cert_pem = signing_keys.new_document_signer(name="Harbor Counseling CE")
+    signing_keys.write_private(tmp_path / "new" / "key.pem", key_pem)
+    signing_keys.write_private(tmp_path / "new" / "cert.pem", cert_pem)
+    settings.CEU_SIGNING_KEY_FILE = str(tmp_path / "new" / "key.pem")
+    settings.CEU_SIGNING_CERT_FILE = str(tmp_path / "new" / "cert.pem")
+    after = make_certificate(email="sam@example.org", slug="other")
+    new_signer = signer_of(stored_pdf(after))
+
+    in_did, in_jwks = published_certificates(client)
+
+    der = serialization.Encoding.DER
+    assert list(in_did.values()) == [old_signer.public_bytes(der), new_signer.public_bytes(der)]
+    assert in_jwks == in_did
+
+
+def test_the_published_certificates_take_one_query_however_many(
+    client, settings, tmp_path, document_keys, django_assert_num_queries
+):
+    for number in range(3):
+        _key, cert_pem = signing_keys.new_document_signer(name=f"Signer {number}")
+        pdf_signing.record_certificate(x509.load_pem_x509_certificate(cert_pem))
+    settings.CEU_DEMO_SIGNING_KEYS = False  # nothing configured: only the recorded ones
+
+    # One for the credential keys, one for the certificates.
+    with django_assert_num_queries(2):
+        certificates = [key for key in signing_keys.jwks()["keys"] if "x5c" in key]
+    assert len(certificates) == 3
 
 
 # --- The issuer's DID ---------------------------------------------------------------------------
