@@ -21,6 +21,7 @@ Only the standard library, `cryptography`, `pyhanko` and `pypdf` are used: no pa
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import gzip
@@ -31,6 +32,7 @@ import re
 import unicodedata
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -567,8 +569,10 @@ def check_pdf_signature(data: bytes, result: Result) -> tuple[str, str] | None:
     name = cert.subject.native.get("common_name", cert.subject.human_friendly)
     fingerprint = hashlib.sha256(cert.dump()).hexdigest()
     try:
-        status = validate_pdf_signature(
-            signature, ValidationContext(trust_roots=[cert], allow_fetching=False)
+        status = _outside_event_loop(
+            validate_pdf_signature,
+            signature,
+            ValidationContext(trust_roots=[cert], allow_fetching=False),
         )
     except Exception as error:  # a signature that cannot be checked is not intact
         result.failed(ALTERED, f"PDF signature: cannot be checked ({error})")
@@ -753,3 +757,14 @@ def report(path: Path, result: Result) -> str:
         mark = "ok  " if check.ok else "FAIL"
         lines.append(f"  [{mark}] {check.message}")
     return "\n".join(lines)
+
+
+def _outside_event_loop(function, *args):
+    """pyHanko's blocking calls run an event loop of their own (asyncio.run), which cannot start
+    in a thread that already runs one (a notebook, an async program): there they get a thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args).result()
