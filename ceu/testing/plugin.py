@@ -249,8 +249,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.browser)
         if "celery_worker" in fixtures or "redis_url" in fixtures:
             item.add_marker(pytest.mark.redis)
-    # Browser tests last (after pytest-django's own ordering, which this keeps otherwise):
-    # Playwright's sync API leaves an event loop running in the main thread until the session
-    # ends, and libraries that start their own (pyHanko's signing and validation) cannot run
-    # in a thread that already has one.
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -155,7 +155,7 @@ class _PdfA3Signer(signers.PdfSigner):
             pdf_out.register_extension(constants.ESIC_EXTENSION_1)
 
 
-def _outside_event_loop(function, *args):
+def outside_event_loop(function, *args, **kwargs):
     """pyHanko's blocking calls run an event loop of their own (asyncio.run), which cannot start
     in a thread already running one (an async view, or a browser driving the site from the same
     thread in tests): there they run in a short-lived thread. Only pyHanko's work goes there,
@@ -163,9 +163,9 @@ def _outside_event_loop(function, *args):
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return function(*args)
+        return function(*args, **kwargs)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(function, *args).result()
+        return pool.submit(function, *args, **kwargs).result()
 
 
 def _timestamper() -> timestamps.TimeStamper | None:
@@ -208,7 +208,7 @@ def sign_pdf(
             # Invisible: a zero-size widget, printable, which PDF/A accepts without appearance.
             new_field_spec=fields.SigFieldSpec(sig_field_name=field_name),
         )
-        output = _outside_event_loop(pdf_signer.sign_pdf, writer)
+        output = outside_event_loop(pdf_signer.sign_pdf, writer)
     except (ValueError, TypeError, KeyError, SigningError) as error:
         raise PdfSigningError(f"The PDF cannot be signed: {error}") from error
     return output.getvalue()
@@ -263,7 +263,7 @@ def signature_report(pdf_bytes: bytes) -> SignatureReport:
         best_signature_time=signed_at,
     )
     try:
-        status = _outside_event_loop(validate_pdf_signature, signature, context)
+        status = outside_event_loop(validate_pdf_signature, signature, context)
     except Exception as error:  # a malformed signature is reported, never raised
         return SignatureReport(
             signed=True,

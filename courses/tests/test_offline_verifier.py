@@ -235,7 +235,8 @@ def test_a_file_signed_by_another_key_is_an_unknown_issuer(site, capsys, tmp_pat
     rendered = render_certificate_pdf(
         record_of(certificate), verify_url=credentials.verify_url(certificate.code)
     )
-    pdf = signers.sign_pdf(
+    pdf = pdf_signing.outside_event_loop(
+        signers.sign_pdf,
         IncrementalPdfFileWriter(io.BytesIO(with_credential(rendered, forged))),
         signers.PdfSignatureMetadata(field_name="Forged"),
         signer=signers.SimpleSigner.load(
@@ -288,7 +289,8 @@ def signed_elsewhere(pdf: bytes, tmp_path: Path, *, name: str, email: str) -> tu
     key_pem, cert_pem = signing_keys.new_document_signer(name=name, email=email)
     signing_keys.write_private(tmp_path / "elsewhere" / "key.pem", key_pem)
     signing_keys.write_private(tmp_path / "elsewhere" / "cert.pem", cert_pem)
-    signed = signers.sign_pdf(
+    signed = pdf_signing.outside_event_loop(
+        signers.sign_pdf,
         IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False),
         signers.PdfSignatureMetadata(field_name=pdf_signing.SIGNATURE_FIELD, name=name),
         signer=signers.SimpleSigner.load(

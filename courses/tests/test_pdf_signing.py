@@ -73,8 +73,10 @@ def pyhanko_status(pdf: bytes, certificate_pem: bytes):
     certificate = x509.load_pem_x509_certificate(certificate_pem)
     root = asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
     signature = PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures[0]
-    return validate_pdf_signature(
-        signature, ValidationContext(trust_roots=[root], allow_fetching=False)
+    return pdf_signing.outside_event_loop(
+        validate_pdf_signature,
+        signature,
+        ValidationContext(trust_roots=[root], allow_fetching=False),
     )
 
 
@@ -192,7 +194,8 @@ def test_a_pdf_signed_by_someone_else_is_intact_but_not_the_providers(rendered, 
     signing_keys.write_private(folder / "key.pem", key_pem)
     signing_keys.write_private(folder / "cert.pem", cert)
     foreign = signers.SimpleSigner.load(str(folder / "key.pem"), str(folder / "cert.pem"))
-    signed = signers.sign_pdf(
+    signed = pdf_signing.outside_event_loop(
+        signers.sign_pdf,
         IncrementalPdfFileWriter(io.BytesIO(rendered)),
         signers.PdfSignatureMetadata(field_name="Forged"),
         signer=foreign,
