@@ -71,10 +71,34 @@ def redis_url() -> Iterator[str]:
 class Worker:
     name: str
     media_root: Path
+    broker: str
+    results: str
+
+
+@pytest.fixture
+def celery_worker(celery_worker_process: Worker) -> Iterator[Worker]:
+    """The session's real worker, and this test's tasks sent to it through Redis. Only for this
+    test: afterwards tasks run in-process again, so no later test has its work done by another
+    process (on PostgreSQL the worker shares the test database, and would still be writing to it
+    while the next test empties it)."""
+    from ceu.celery import app
+
+    saved = {key: app.conf[key] for key in ("broker_url", "result_backend", "task_always_eager")}
+    app.conf.update(
+        broker_url=celery_worker_process.broker,
+        result_backend=celery_worker_process.results,
+        task_always_eager=False,
+    )
+    _forget_connections(app)
+    try:
+        yield celery_worker_process
+    finally:
+        app.conf.update(saved)
+        _forget_connections(app)
 
 
 @pytest.fixture(scope="session")
-def celery_worker(redis_url: str, tmp_path_factory, django_db_setup) -> Iterator[Worker]:
+def celery_worker_process(redis_url: str, tmp_path_factory, django_db_setup) -> Iterator[Worker]:
     """A Celery worker in its own process on the test Redis. On PostgreSQL it works on the test
     database itself (tests that need it commit their data: transaction=True); on SQLite, whose
     test database lives in this process's memory, it gets a file of its own."""
@@ -120,16 +144,23 @@ def celery_worker(redis_url: str, tmp_path_factory, django_db_setup) -> Iterator
         stderr=subprocess.STDOUT,
     )
     saved = {key: app.conf[key] for key in ("broker_url", "result_backend", "task_always_eager")}
-    app.conf.update(broker_url=broker, result_backend=results, task_always_eager=False)
-    _forget_connections(app)
     try:
-        deadline = time.monotonic() + 60
-        while not any(name in reply for reply in app.control.ping(timeout=0.5)):
-            if worker.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"the Celery worker did not start:\n{(workdir / 'worker.log').read_text()}"
-                )
-        yield Worker(name=name, media_root=workdir / "media")
+        # Up before any test relies on it: pinged through the broker, then tasks run
+        # in-process again until a test asks for the worker (celery_worker).
+        saved = {key: app.conf[key] for key in ("broker_url", "result_backend")}
+        app.conf.update(broker_url=broker, result_backend=results)
+        _forget_connections(app)
+        try:
+            deadline = time.monotonic() + 60
+            while not any(name in reply for reply in app.control.ping(timeout=0.5)):
+                if worker.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"the Celery worker did not start:\n{(workdir / 'worker.log').read_text()}"
+                    )
+        finally:
+            app.conf.update(saved)
+            _forget_connections(app)
+        yield Worker(name=name, media_root=workdir / "media", broker=broker, results=results)
     finally:
         worker.terminate()
         try:
@@ -137,8 +168,6 @@ def celery_worker(redis_url: str, tmp_path_factory, django_db_setup) -> Iterator
         except subprocess.TimeoutExpired:
             worker.kill()
         log.close()
-        app.conf.update(saved)
-        _forget_connections(app)
 
 
 def _forget_connections(app) -> None:
