@@ -81,6 +81,8 @@ def celery_worker(celery_worker_process: Worker) -> Iterator[Worker]:
     test: afterwards tasks run in-process again, so no later test has its work done by another
     process (on PostgreSQL the worker shares the test database, and would still be writing to it
     while the next test empties it)."""
+    from celery.result import allow_join_result
+
     from ceu.celery import app
 
     saved = {key: app.conf[key] for key in ("broker_url", "result_backend", "task_always_eager")}
@@ -91,7 +93,10 @@ def celery_worker(celery_worker_process: Worker) -> Iterator[Worker]:
     )
     _forget_connections(app)
     try:
-        yield celery_worker_process
+        # Celery's "inside a task" flag is one for the whole process: two threads running tasks
+        # in-process at once (the concurrency tests) can leave it set, and the test is not a task.
+        with allow_join_result():
+            yield celery_worker_process
     finally:
         app.conf.update(saved)
         _forget_connections(app)
