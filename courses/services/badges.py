@@ -297,6 +297,19 @@ def credential_json(credential: OpenBadgeCredential) -> bytes:
     return status_list.payload_of(credential.jws)
 
 
+def share_links(certificate: Certificate) -> dict[str, str] | None:
+    """Where a learner adds the certificate to a profile or wallet, or None: a revoked or
+    replaced certificate offers nothing to share (its credential stays served, with its status
+    list saying why)."""
+    if not certificate.is_valid or certificate.superseded_by_id is not None:
+        return None
+    return {
+        "linkedin": linkedin_url(certificate),
+        "jwt": credential_url(certificate.code, "jwt"),
+        "json": credential_url(certificate.code, "json"),
+    }
+
+
 def linkedin_url(certificate: Certificate) -> str:
     """LinkedIn's add-to-profile address for the certificate: its name, the provider, the issue
     month, the code and the verify page."""

@@ -33,7 +33,7 @@ from ceu_verify.__main__ import main as verify_main
 from courses.credentials_record import record_of
 from courses.services import badges, credentials, pdf_signing, signing_keys
 from courses.services.certificate_pdf import render_certificate_pdf
-from courses.tests.test_badges import make_certificate
+from courses.tests.credential_helpers import make_certificate
 from courses.tests.test_pdf_signing import flipped_inside_signed_range
 
 REPOSITORY = Path(__file__).resolve().parents[2]

@@ -246,7 +246,7 @@ def test_the_certificate_the_site_issues_is_signed_with_its_credential_inside(
 
     from courses.models import Certificate
     from courses.services import badges
-    from courses.tests.test_badges import make_certificate
+    from courses.tests.credential_helpers import make_certificate
 
     settings.MEDIA_ROOT = tmp_path / "media"
     issued = make_certificate()

@@ -25,7 +25,7 @@ from ceu import checks
 from courses.models import OpenBadgeCredential, Provider, SigningKey
 from courses.services import badges, credentials, pdf_signing, signing_keys
 from courses.services.signing_keys import SigningKeyError
-from courses.tests.test_badges import (
+from courses.tests.credential_helpers import (
     decoded,
     demo_keys,  # noqa: F401 (an autouse fixture: each test signs with its own key)
     fetch_jwt,

@@ -13,7 +13,7 @@ from django.test import Client
 from accounts.tests.factories import UserFactory
 from courses.models import OpenBadgeCredential, StatusList
 from courses.services import badges, credentials, status_list
-from courses.tests.test_badges import (
+from courses.tests.credential_helpers import (
     decoded,
     demo_keys,  # noqa: F401 (an autouse fixture: each test signs with its own key)
     fetch_jwt,

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from ceu.ratelimit import rate_limited
 from courses import selectors
 from courses.codes import CodeProblem, parse_code
-from courses.models import Certificate, CertificateStatus
+from courses.models import Certificate
 from courses.services import badges, pdf_signing
 from courses.services.caching import cached_for_code, lookup_keys
 from courses.services.transcript_pdf import render_transcript_pdf
@@ -157,21 +157,12 @@ def verify(request: HttpRequest) -> HttpResponse:
 def _standing(certificate: Certificate) -> str:
     """The certificate's standing and public record as the verify page shows them: the same
     for every visitor, so rendered without the request."""
-    share = None
-    if certificate.status == CertificateStatus.VALID and certificate.superseded_by_id is None:
-        # The credential a learner adds to a profile or wallet; a revoked or replaced
-        # certificate offers nothing to share.
-        share = {
-            "linkedin": badges.linkedin_url(certificate),
-            "jwt": badges.credential_url(certificate.code, "jwt"),
-            "json": badges.credential_url(certificate.code, "json"),
-        }
     return render_to_string(
         "courses/verify_result_card.html",
         {
             "record": selectors.public_record(certificate),
             "revoked_at": certificate.revoked_at,
-            "share": share,
+            "share": badges.share_links(certificate),
         },
     )
 
