@@ -159,39 +159,41 @@ def lapsing_approvals(*, today: date) -> list[Lapse]:
     period, and not yet lapsed."""
     thresholds = sorted(settings.CEU_APPROVAL_WARNING_DAYS)
     horizon = today + timedelta(days=thresholds[-1])
-    lapses = []
+
+    def lapse(what: str, lapses_on: date, **approval) -> Lapse:
+        days_left = (lapses_on - today).days
+        return Lapse(
+            what=what,
+            lapses_on=lapses_on,
+            days_left=days_left,
+            days=_threshold(days_left, thresholds),
+            **approval,
+        )
+
     approvals = (
         CourseApproval.objects.filter(valid_until__gte=today, valid_until__lte=horizon)
         .exclude(course__status=CourseStatus.ARCHIVED)
         .select_related("course", "accreditor")
         .order_by("valid_until", "pk")
     )
-    for approval in approvals:
-        days_left = (approval.valid_until - today).days
-        lapses.append(
-            Lapse(
-                what=f"{approval.accreditor.short_name} approval of “{approval.course.title}”",
-                lapses_on=approval.valid_until,
-                days_left=days_left,
-                days=_threshold(days_left, thresholds),
-                course_approval=approval,
-            )
-        )
     accreditors = Accreditor.objects.filter(
         approved_until__gte=today, approved_until__lte=horizon
     ).order_by("approved_until", "pk")
-    for accreditor in accreditors:
-        days_left = (accreditor.approved_until - today).days
-        lapses.append(
-            Lapse(
-                what=f"{accreditor.short_name} provider approval ({accreditor.name})",
-                lapses_on=accreditor.approved_until,
-                days_left=days_left,
-                days=_threshold(days_left, thresholds),
-                accreditor=accreditor,
-            )
+    return [
+        lapse(
+            f"{approval.accreditor.short_name} approval of “{approval.course.title}”",
+            approval.valid_until,
+            course_approval=approval,
         )
-    return lapses
+        for approval in approvals
+    ] + [
+        lapse(
+            f"{accreditor.short_name} provider approval ({accreditor.name})",
+            accreditor.approved_until,
+            accreditor=accreditor,
+        )
+        for accreditor in accreditors
+    ]
 
 
 def registrar_emails() -> list[str]:
