@@ -19,3 +19,8 @@ class CoursesConfig(AppConfig):
         from .services import freezing
 
         freezing.connect()
+
+        from .services import caching
+
+        # A learner's own pages are kept until something of theirs changes.
+        caching.connect_learner_signals()

@@ -125,3 +125,106 @@ def certificate_changed(*codes: str) -> None:
     keys = [_stamp_key(code) for code in codes]
     _forget(keys)
     transaction.on_commit(lambda: _forget(keys))
+
+
+# --- A learner's own pages ----------------------------------------------------------------------
+#
+# My trainings, the transcript and a lesson are kept per learner (never shared with anyone else),
+# as the whole response body, under three tokens: the learner's *stamp* (a random token,
+# deleted by `learner_changed` whenever anything of theirs changes: an enrollment, a lesson's
+# progress, an attempt, an evaluation, a certificate, a licence, their account), the catalog's
+# content version (any course, provider or board-rule edit replaces it) and the release. A page
+# is also kept only for its session and CSRF secret (its forms carry the token), its language
+# and the site's date, and never past the moment a view names (an archived course closing).
+
+
+def _learner_stamp_key(user_id: int) -> str:
+    return f"learner-stamp:{user_id}"
+
+
+def learner_changed(*user_ids: int | None) -> None:
+    """Something these learners' own pages show changed: nothing kept before is used again.
+    Cleared now and once the transaction commits, as for certificates."""
+    keys = [_learner_stamp_key(user_id) for user_id in user_ids if user_id is not None]
+    if keys:
+        _forget(keys)
+        transaction.on_commit(lambda: _forget(keys))
+
+
+def cached_for_learner(
+    user_id: int, key: str, build: Callable[[], Any], *, content_version_key: str
+) -> Any:
+    """The value kept for this learner's page `key`, while neither the learner's stamp nor the
+    content version changed since it was kept, and its `until` (None, or an aware datetime) has
+    not passed; else what `build()` makes. `build()` returns (value, keep, until): a value not
+    to keep (an error page, one with a message for the learner) is answered and forgotten."""
+    from django.utils import timezone
+
+    stamp_key = _learner_stamp_key(user_id)
+    entry_key = f"learner-page:{release()}:{user_id}:{key}"
+    found = cache.get_many([stamp_key, content_version_key, entry_key])
+    stamp, version, entry = (found.get(k) for k in (stamp_key, content_version_key, entry_key))
+    if (
+        entry is not None
+        and stamp is not None
+        and version is not None
+        and entry[0] == (stamp, version)
+        and (entry[2] is None or timezone.now() < entry[2])
+    ):
+        return entry[1]
+    if stamp is None:
+        fresh = uuid.uuid4().hex
+        stamp = fresh if cache.add(stamp_key, fresh, STAMP_SECONDS) else cache.get(stamp_key)
+    if version is None:
+        fresh = uuid.uuid4().hex
+        version = fresh if cache.add(content_version_key, fresh, None) else None
+        version = version or cache.get(content_version_key)
+    value, keep, until = build()
+    # Tokens taken before building: a change while it was built leaves this copy unmatched.
+    if keep and stamp is not None and version is not None:
+        cache.set(entry_key, ((stamp, version), value, until), ENTRY_SECONDS)
+    return value
+
+
+def _learner_of(instance) -> int | None:
+    from accounts.models import User
+
+    if isinstance(instance, User):
+        return instance.pk
+    if hasattr(instance, "user_id"):
+        return instance.user_id
+    # Rows of an enrollment: its learner, from the enrollment already loaded where it is.
+    from courses.models import Enrollment
+
+    if type(instance)._meta.get_field("enrollment").is_cached(instance):
+        return instance.enrollment.user_id
+    return (
+        Enrollment.objects.filter(pk=instance.enrollment_id)
+        .values_list("user_id", flat=True)
+        .first()
+    )
+
+
+def _learner_row_changed(sender, instance, **kwargs) -> None:
+    learner_changed(_learner_of(instance))
+
+
+def connect_learner_signals() -> None:
+    """Every row a learner's own pages show tells `learner_changed` when it is saved or deleted.
+    Writes that bypass save() (queryset updates) call it themselves."""
+    from django.db.models.signals import post_delete, post_save
+
+    for model in (
+        "accounts.User",
+        "accounts.Licence",
+        "courses.Enrollment",
+        "courses.LessonProgress",
+        "courses.RepeatAllowance",
+        "courses.QuizAttempt",
+        "courses.EvaluationResponse",
+        "courses.Certificate",
+    ):
+        for name, signal in (("saved", post_save), ("deleted", post_delete)):
+            signal.connect(
+                _learner_row_changed, sender=model, dispatch_uid=f"learner-pages-{name}-{model}"
+            )

@@ -344,6 +344,7 @@ def reissue_certificate(
     )
     Certificate.objects.filter(pk=old.pk).update(superseded_by=replacement)
     caching.certificate_changed(old.code)
+    caching.learner_changed(enrollment.user_id)  # the old row was updated, not saved
     status_list.record_status(old)  # the old credential's bit: no longer valid
     event = CertificateEvent.objects.create(
         certificate=old,
@@ -460,6 +461,7 @@ def email_certificate(*, certificate_id: int, force: bool = False) -> bool:
         message.attach(f"{certificate.code}.pdf", pdf.read(), "application/pdf")
     message.send()
     Certificate.objects.filter(pk=certificate.pk).update(emailed_at=timezone.now())
+    caching.learner_changed(user.pk)
     CertificateEvent.objects.create(
         certificate=certificate, kind=CertificateEvent.Kind.EMAILED, detail=user.email
     )

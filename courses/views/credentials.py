@@ -31,6 +31,7 @@ from courses.models import Certificate
 from courses.services import badges, pdf_signing
 from courses.services.caching import cached_for_code, lookup_keys
 from courses.services.transcript_pdf import render_transcript_pdf
+from courses.views.personal import kept_per_learner
 
 MAX_PDF_BYTES = 5 * 1024 * 1024
 PROBLEM_MESSAGES = {
@@ -116,6 +117,7 @@ def transcript_pdf(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@kept_per_learner
 def transcript(request: HttpRequest) -> HttpResponse:
     return render(
         request,

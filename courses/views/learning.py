@@ -23,6 +23,7 @@ from courses.forms import CatalogFilterForm
 from courses.models import Course, Enrollment, Lesson, Policy, PolicyKind
 from courses.selectors.learning import lineage_credit, open_until, progress_percent
 from courses.services import assessment, captions, learning
+from courses.views.personal import kept_per_learner
 
 CATALOG_PAGE_SIZE = 12
 # The lesson player's speeds: slower for careful listening, and no faster than the rate the
@@ -281,6 +282,7 @@ def _lesson_context(request: HttpRequest, slug: str, position: int):
 
 @login_required
 @require_GET
+@kept_per_learner
 def lesson(request: HttpRequest, slug: str, position: int) -> HttpResponse:
     course, lesson, lessons, enrollment, shown = _lesson_context(request, slug, position)
     if enrollment is None and course.is_published:
@@ -296,7 +298,7 @@ def lesson(request: HttpRequest, slug: str, position: int) -> HttpResponse:
     resume_at = lesson.media_start_seconds
     if status and status.progress and lesson.has_media:
         resume_at = status.progress.position_seconds
-    return render(
+    response = render(
         request,
         "courses/lesson.html",
         {
@@ -335,6 +337,8 @@ def lesson(request: HttpRequest, slug: str, position: int) -> HttpResponse:
             },
         },
     )
+    response.kept_until = open_until(course)  # an archived training closes by itself
+    return response
 
 
 @login_required
@@ -416,6 +420,7 @@ def heartbeat(request: HttpRequest, slug: str, position: int) -> JsonResponse:
 
 @login_required
 @require_GET
+@kept_per_learner
 def my_trainings(request: HttpRequest) -> HttpResponse:
     enrollments = [
         assessment.note_steps_left(enrollment)
@@ -426,7 +431,13 @@ def my_trainings(request: HttpRequest) -> HttpResponse:
         # Archived trainings: open to finish until this moment, then closed.
         enrollment.open_until = open_until(enrollment.course)
         enrollment.closed = enrollment.open_until is not None and enrollment.open_until <= now
-    return render(request, "courses/my_trainings.html", {"enrollments": enrollments})
+    response = render(request, "courses/my_trainings.html", {"enrollments": enrollments})
+    # The page changes by itself when an archived training closes.
+    response.kept_until = min(
+        (e.open_until for e in enrollments if e.open_until is not None and e.open_until > now),
+        default=None,
+    )
+    return response
 
 
 @require_GET
