@@ -6,6 +6,16 @@ import pytest
 from accounts.tests.factories import LicenceFactory, UserFactory
 from ceu.testing.plugin import chromium_launch_args
 
+# Playwright's assertions wait 5 s by default: too short for a page's fetch answered by the live
+# server on a busy two-core machine. Waits end as soon as the page is right, so a slow machine
+# costs time, never a false failure.
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the browser tests are not installed: nothing to set
+    pass
+else:
+    expect.set_options(timeout=20_000)
+
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):

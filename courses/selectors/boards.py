@@ -56,7 +56,8 @@ def rules_for(licences: Iterable[Licence]) -> dict[tuple[str, str], BoardRule]:
     from .catalog import cached_content
 
     found = cached_content(
-        {pair: (f"board-rule:{pair[0]}:{pair[1]}", _rule_of(pair)) for pair in sorted(pairs)}
+        {pair: (f"board-rule:{pair[0]}:{pair[1]}", _rule_of(pair)) for pair in sorted(pairs)},
+        per_language=False,  # rows, the same in every language
     )
     return {pair: rule for pair, rule in found.items() if rule}
 

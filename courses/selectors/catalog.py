@@ -46,14 +46,17 @@ def _content_version(found: dict) -> str:
 Builder = Callable[[dict[str, Any]], Any]
 
 
-def cached_content(entries: dict[str, tuple[str, Builder]]) -> dict[str, Any]:
+def cached_content(
+    entries: dict[str, tuple[str, Builder]], *, per_language: bool = True
+) -> dict[str, Any]:
     """What every visitor sees of the catalog (never anything of one learner's): for each name,
     a (key, builder) pair; the value comes from the cache while the content version it was made
     under stands, else it is built and kept. One cache round trip when all are there. The
     version is read before anything is built, so a copy built from rows that changed meanwhile
     is kept under a version already replaced. Each builder gets the values before it (a page's
-    fragments are built from its course)."""
-    language = translation.get_language() or ""
+    fragments are built from its course). Values that hold no words of the site's own (model
+    rows) are kept once for every language: `per_language=False`."""
+    language = (translation.get_language() or "") if per_language else "-"
     keys = {name: f"catalog:{_PROCESS}:{language}:{key}" for name, (key, _b) in entries.items()}
     found = cache.get_many([CONTENT_VERSION_KEY, *keys.values()])
     version = _content_version(found)
