@@ -6,6 +6,8 @@ from crispy_forms.layout import HTML, Div, Field, Layout, Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from courses.services.messaging import is_time_zone, time_zone_choices
+
 from .jurisdictions import Jurisdiction
 from .models import Licence, User
 from .services import PrintedNameError, printed_name
@@ -29,10 +31,26 @@ class SignupForm(AllauthSignupForm):
         help_text=_("Exactly as your licensing board knows you, with any accents."),
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
+    # Filled in by the browser (accounts/js/time_zone.js), so reminders reach the learner in
+    # their morning; empty without script, and changed on the profile.
+    time_zone = forms.CharField(
+        required=False, max_length=64, widget=forms.HiddenInput(attrs={"data-time-zone": "1"})
+    )
     field_order = ["full_name", "email", "password1", "password2"]
 
     def clean_full_name(self) -> str:
         return _printed_name(self.cleaned_data["full_name"])
+
+    def clean_time_zone(self) -> str:
+        # A guess: a zone the server does not know is dropped, never refused.
+        name = self.cleaned_data.get("time_zone", "").strip()
+        return name if is_time_zone(name) else ""
+
+    def signup(self, request, user: User) -> None:
+        """Called by allauth once the account is saved."""
+        if self.cleaned_data.get("time_zone"):
+            user.time_zone = self.cleaned_data["time_zone"]
+            user.save(update_fields=["time_zone"])
 
 
 class ProfileForm(forms.ModelForm):
@@ -47,6 +65,32 @@ class ProfileForm(forms.ModelForm):
 
     def clean_full_name(self) -> str:
         return _printed_name(self.cleaned_data["full_name"])
+
+
+class MessagePreferencesForm(forms.ModelForm):
+    """The learner's time zone and which optional messages they receive."""
+
+    # The name of the submit button, telling this form's POST from the name form's.
+    SUBMIT = "save_preferences"
+
+    class Meta:
+        model = User
+        fields = ["time_zone", "wants_nudges", "wants_renewal_reminders", "wants_new_trainings"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        zone = self.fields["time_zone"]
+        zone.widget = forms.Select(choices=[("", _("The site's time zone")), *time_zone_choices()])
+        zone.help_text = _("Reminders go out around 10:00 in this time zone.")
+        self.helper = FormHelper()
+        self.helper.form_tag = True
+        self.helper.add_input(Submit(self.SUBMIT, _("Save preferences")))
+
+    def clean_time_zone(self) -> str:
+        name = self.cleaned_data.get("time_zone", "")
+        if name and not is_time_zone(name):
+            raise forms.ValidationError(_("Choose a time zone from the list."), code="zone")
+        return name
 
 
 class LicenceForm(forms.ModelForm):

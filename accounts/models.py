@@ -1,3 +1,5 @@
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -46,6 +48,17 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # An IANA name ("America/Chicago"), guessed by the browser at sign-up and changed on the
+    # profile; empty means the site's own zone. Reminders go out in the learner's morning.
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True, default="")
+    # Optional messages, one switch each; certificates and sign-in mail are not optional.
+    wants_nudges = models.BooleanField(
+        _("reminders about trainings I have not finished"), default=True
+    )
+    wants_renewal_reminders = models.BooleanField(
+        _("reminders before my licence renewal dates"), default=True
+    )
+    wants_new_trainings = models.BooleanField(_("news of new trainings"), default=True)
 
     objects = UserManager()
 
@@ -68,6 +81,14 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The learner's time zone, or the site's where none is set (or the name is unknown)."""
+        try:
+            return ZoneInfo(self.time_zone) if self.time_zone else timezone.get_default_timezone()
+        except (ZoneInfoNotFoundError, ValueError):
+            return timezone.get_default_timezone()
 
 
 class Profession(models.TextChoices):

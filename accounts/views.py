@@ -15,9 +15,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from courses.selectors.boards import no_rule_in_words, renewal_suggestion
+from courses.services import messaging
 
 from . import services
-from .forms import LicenceForm, ProfileForm
+from .forms import LicenceForm, MessagePreferencesForm, ProfileForm
 from .jurisdictions import Jurisdiction
 from .models import Profession
 from .selectors import licences_for
@@ -26,15 +27,31 @@ from .selectors import licences_for
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
-    form = ProfileForm(request.POST or None, instance=request.user)
-    if request.method == "POST" and form.is_valid():
+    # Two forms on the page, each with its own button: the name, and the messages wanted.
+    saving_preferences = MessagePreferencesForm.SUBMIT in request.POST
+    form = ProfileForm(
+        request.POST if request.method == "POST" and not saving_preferences else None,
+        instance=request.user,
+    )
+    preferences = MessagePreferencesForm(
+        request.POST if saving_preferences else None, instance=copy.copy(request.user)
+    )
+    if saving_preferences and preferences.is_valid():
+        messaging.set_preferences(user=request.user, **preferences.cleaned_data)
+        messages.success(request, _("Your message preferences are saved."))
+        return redirect("accounts:profile")
+    if request.method == "POST" and not saving_preferences and form.is_valid():
         services.rename(user=request.user, full_name=form.cleaned_data["full_name"])
         messages.success(request, _("Your name is saved. Certificates from now on print it."))
         return redirect("accounts:profile")
     return render(
         request,
         "accounts/profile.html",
-        {"form": form, "licences": licences_for(user=request.user)},
+        {
+            "form": form,
+            "preferences": preferences,
+            "licences": licences_for(user=request.user),
+        },
     )
 
 

@@ -28,6 +28,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+if settings.ANYMAIL.get("WEBHOOK_SECRET"):
+    # The mail provider's tracking webhooks: bounces and complaints (courses/services/messaging.py).
+    urlpatterns.append(path("anymail/", include("anymail.urls")))
+
 # The site's own error pages, in its layout (ceu/errors.py). allauth answers its rate limits
 # through handler429 too, so every 429 is the same page.
 handler400 = "ceu.errors.bad_request"

@@ -24,3 +24,8 @@ class CoursesConfig(AppConfig):
 
         # A learner's own pages are kept until something of theirs changes.
         caching.connect_learner_signals()
+
+        from .services import messaging
+
+        # Bounces and complaints reported by the mail provider stop optional mail.
+        messaging.connect()

@@ -19,6 +19,8 @@ ROLES = {
         ("courses", "policy", ["view"]),
         ("courses", "subjectarea", ["add", "change", "view"]),
         ("courses", "boardrule", ["view"]),
+        # The nudge and reminder texts, previewed as learners read them.
+        ("courses", "reengagementsettings", ["view"]),
     ],
     "Registrars": [
         ("courses", "course", ["view"]),
@@ -43,6 +45,11 @@ ROLES = {
         ("accounts", "licence", ["view"]),
         # They may see when the upkeep runs; pausing or changing it is for operators.
         ("django_celery_beat", "periodictask", ["view"]),
+        # Nudges: the days, the message previews, what went, and addresses closed by a bounce
+        # (deleting one lets optional mail go to it again).
+        ("courses", "reengagementsettings", ["change", "view"]),
+        ("courses", "sentmessage", ["view"]),
+        ("courses", "mailsuppression", ["add", "delete", "view"]),
     ],
 }
 

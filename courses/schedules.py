@@ -13,6 +13,13 @@ SCHEDULES = {
         timedelta(hours=6),
     ),
     "Clear expired sessions": ("courses.clear_expired_sessions", timedelta(days=1)),
+    # Often enough that each learner's 10:00 comes round within half an hour of it, whatever
+    # their time zone's offset; a run with nothing due reads a few rows and sends nothing.
+    "Nudge learners whose trainings stalled": ("courses.send_nudges", timedelta(minutes=30)),
+    "Remind learners of licence renewals": (
+        "courses.send_renewal_reminders",
+        timedelta(minutes=30),
+    ),
 }
 
 

@@ -3,7 +3,7 @@ twice, since a worker that dies mid-task hands it back (acks late)."""
 
 from celery import shared_task
 
-from courses.services import credentials, upkeep
+from courses.services import credentials, reengagement, renewals, upkeep
 
 
 # The delivery tasks' return values are for a person calling them by hand: nobody waits on them,
@@ -73,3 +73,15 @@ def warn_of_lapsing_approvals() -> int:
 @shared_task(name="courses.clear_expired_sessions")
 def clear_expired_sessions() -> None:
     upkeep.clear_expired_sessions()
+
+
+@shared_task(name="courses.send_nudges")
+def send_nudges() -> int:
+    """Nudge learners whose trainings have stalled (each stage once per enrollment)."""
+    return reengagement.send_nudges()
+
+
+@shared_task(name="courses.send_renewal_reminders")
+def send_renewal_reminders() -> int:
+    """Remind learners of licence renewals 90, 30 and 7 days ahead (once each)."""
+    return renewals.send_renewal_reminders()

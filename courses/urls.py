@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from .views import api, assessment, badges, credentials, learning
+from .views import api, assessment, badges, credentials, learning, messaging
 
 app_name = "courses"
 
@@ -48,4 +48,7 @@ urlpatterns = [
     re_path(r"^api(?:/[\s\S]*)?$", api.not_found),  # after every API route
     path("my/trainings/", learning.my_trainings, name="my_trainings"),
     path("policies/<slug:kind>/", learning.policy, name="policy"),
+    # Optional mail: one-click unsubscribe and the renewal deadline, by signed link, no sign-in.
+    path("messages/unsubscribe/<str:token>/", messaging.unsubscribe, name="unsubscribe"),
+    path("messages/renewal/<str:token>.ics", messaging.renewal_calendar, name="renewal_calendar"),
 ]

@@ -153,6 +153,9 @@ CEU_DEMO = False
 
 # The site's public address: QR codes and e-mails link to it.
 CEU_SITE_URL = env("CEU_SITE_URL", default="http://127.0.0.1:8000")
+# Hosts a podcast feed import may fetch although they resolve to a private or loopback address
+# (courses/services/safe_fetch.py). Empty: only the public internet is fetched.
+CEU_FETCH_ALLOW_HOSTS = env.list("CEU_FETCH_ALLOW_HOSTS", default=[])
 # The keys that sign certificates (courses/services/signing_keys.py; `manage.py
 # create_signing_key` writes a set): the Ed25519 key for Open Badges credentials and status
 # lists (a private JWK or PEM), and the document-signing key and X.509 certificate for PDFs.
@@ -277,6 +280,13 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CEU_UPKEEP_GRACE_SECONDS = env.int("CEU_UPKEEP_GRACE_SECONDS", default=120)
 # Registrars are warned this many days before an approval lapses.
 CEU_APPROVAL_WARNING_DAYS = (60, 14)
+# Learners are reminded this many days before a licence's renewal date (courses/services/
+# renewals.py). Nudges' days are set in the admin (re-engagement settings).
+CEU_RENEWAL_REMINDER_DAYS = (90, 30, 7)
+# django-anymail: a provider's tracking webhook (/anymail/<provider>/tracking/) reports hard
+# bounces and complaints, which stop optional mail to the address. The webhook is served only
+# when its shared secret ("user:password", given to the provider as basic auth) is set.
+ANYMAIL = {"WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default="")}
 
 # --- Locale -------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

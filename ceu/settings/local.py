@@ -14,6 +14,8 @@ CEU_REQUIRE_STAFF_MFA = env.bool("CEU_REQUIRE_STAFF_MFA", default=False)
 CEU_DEMO = True
 # Credentials are signed with a key made on first use when none is configured.
 CEU_DEMO_SIGNING_KEYS = True
+# One machine: a feed served on this machine (a podcast's files being tried out) may be imported.
+CEU_FETCH_ALLOW_HOSTS = env.list("CEU_FETCH_ALLOW_HOSTS", default=["localhost", "127.0.0.1", "::1"])
 
 # Files served straight from the source folders: no collectstatic needed on one machine.
 STORAGES = {

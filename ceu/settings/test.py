@@ -41,3 +41,5 @@ CEU_TSA_URL = ""
 # The suite's pages show configured providers as live; the go-live tests turn the checklist on.
 CEU_GO_LIVE_REQUIRED = False
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# The provider webhook is served in the suite, behind this secret (courses/tests/test_bounces.py).
+ANYMAIL = {"WEBHOOK_SECRET": "webhook:test-only-secret"}

@@ -1,3 +1,11 @@
 """The admin, one module per sub-domain, as the models and services are split."""
 
-from . import assessment, audit, boards, catalog, credentials, learning  # noqa: F401  (registrations)
+from . import (  # noqa: F401  (registrations)
+    assessment,
+    audit,
+    boards,
+    catalog,
+    credentials,
+    learning,
+    messaging,
+)

@@ -150,6 +150,12 @@ def course_report_view(request: HttpRequest, object_id: str, admin_site) -> Temp
         "roster_url": _admin_url(admin_site, "courses_course_roster"),
         "ce_broker_url": _admin_url(admin_site, "courses_cebrokerroster_add"),
         "jurisdictions": US_JURISDICTIONS,
+        # Where staff set the nudge days and preview the message texts.
+        "messages_url": (
+            _admin_url(admin_site, "courses_reengagementsettings_changelist")
+            if request.user.has_perm("courses.view_reengagementsettings")
+            else None
+        ),
     }
     return TemplateResponse(request, "admin/courses/course_report.html", context)
 

@@ -29,6 +29,7 @@ from .catalog import (
 )
 from .credentials import Certificate, CertificateEvent, CertificateStatus
 from .learning import EngagementClock, Enrollment, LessonProgress, RepeatAllowance
+from .messaging import MailSuppression, MessageKind, ReengagementSettings, SentMessage
 from .pdf_signing import DocumentSigningCertificate
 from .rosters import CeBrokerRoster, CeBrokerRosterEntry, RosterLocked
 from .upkeep import ApprovalLapseWarning
@@ -62,16 +63,20 @@ __all__ = [
     "Lesson",
     "LessonProgress",
     "LogEntry",
+    "MailSuppression",
+    "MessageKind",
     "OpenBadgeCredential",
     "Policy",
     "PolicyKind",
     "Provider",
     "Question",
     "QuizAttempt",
+    "ReengagementSettings",
     "Reference",
     "RenewalBasis",
     "RepeatAllowance",
     "RosterLocked",
+    "SentMessage",
     "SigningKey",
     "StatusList",
     "StatusPurpose",

@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Avg, Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Avg, Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from courses.models import (
@@ -17,8 +17,13 @@ from courses.models import (
     Enrollment,
     EvaluationResponse,
     Lesson,
+    LessonProgress,
     QuizAttempt,
+    SentMessage,
 )
+
+# A nudge "worked" when the learner was back within this long.
+RESUMED_WITHIN = datetime.timedelta(days=7)
 
 TWO_PLACES = Decimal("0.01")
 
@@ -50,6 +55,32 @@ class FunnelStep:
     percent: Decimal  # of enrollments, one decimal place; 0 when nobody is enrolled
 
 
+@dataclass(frozen=True)
+class ReengagementStage:
+    """One nudge stage of a course: how many nudges went, and what their learners did next."""
+
+    days: int
+    sent: int
+    resumed: int  # engaged again within 7 days of the nudge
+    completed: int  # completed the training after the nudge
+    unsubscribed: int  # used the nudge's unsubscribe link
+
+    def share(self, count: int) -> Decimal:
+        return _percent(count, self.sent)
+
+    @property
+    def resumed_percent(self) -> Decimal:
+        return self.share(self.resumed)
+
+    @property
+    def completed_percent(self) -> Decimal:
+        return self.share(self.completed)
+
+    @property
+    def unsubscribed_percent(self) -> Decimal:
+        return self.share(self.unsubscribed)
+
+
 @dataclass
 class CourseReport:
     course: Course
@@ -70,6 +101,7 @@ class CourseReport:
     comments: list[EvaluationComment]
     funnel: list[FunnelStep]
     lessons: list[Lesson] = field(default_factory=list)
+    reengagement: list[ReengagementStage] = field(default_factory=list)
 
     @property
     def pass_rate(self) -> Decimal | None:
@@ -120,8 +152,60 @@ def _percent(part: int, whole: int) -> Decimal:
     return (Decimal(100) * part / whole).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
+def reengagement_of(*, course: Course) -> list[ReengagementStage]:
+    """Per nudge stage: nudges sent, learners who resumed within 7 days (engagement the nudge
+    run noted, or lesson progress, a post-test attempt or completion in the window), learners
+    who completed afterwards, learners who unsubscribed from the nudge. One query."""
+    sent_at = OuterRef("sent_at")
+    until = OuterRef("sent_at") + RESUMED_WITHIN
+    progress = LessonProgress.objects.filter(enrollment=OuterRef("enrollment"))
+    window = F("sent_at") + RESUMED_WITHIN
+    rows = (
+        SentMessage.objects.filter(
+            kind=SentMessage.Kind.NUDGE, enrollment__course=course, sent_at__isnull=False
+        )
+        .annotate(
+            came_back=Exists(progress.filter(updated_at__gt=sent_at, updated_at__lte=until))
+            | Exists(progress.filter(completed_at__gt=sent_at, completed_at__lte=until))
+            | Exists(
+                QuizAttempt.objects.filter(
+                    enrollment=OuterRef("enrollment"),
+                    started_at__gt=sent_at,
+                    started_at__lte=until,
+                )
+            )
+        )
+        .values("stage")
+        .annotate(
+            sent=Count("pk"),
+            resumed=Count(
+                "pk",
+                filter=Q(came_back=True)
+                | Q(resumed_at__lte=window)
+                | Q(
+                    enrollment__completed_at__gt=F("sent_at"),
+                    enrollment__completed_at__lte=window,
+                ),
+            ),
+            completed=Count("pk", filter=Q(enrollment__completed_at__gt=F("sent_at"))),
+            unsubscribed=Count("pk", filter=Q(unsubscribed_at__isnull=False)),
+        )
+        .order_by("stage")
+    )
+    return [
+        ReengagementStage(
+            days=row["stage"],
+            sent=row["sent"],
+            resumed=row["resumed"],
+            completed=row["completed"],
+            unsubscribed=row["unsubscribed"],
+        )
+        for row in rows
+    ]
+
+
 def course_report(*, course: Course) -> CourseReport:
-    """The figures of one course's report in six queries, whatever the number of learners."""
+    """The figures of one course's report in seven queries, whatever the number of learners."""
     enrollments = Enrollment.objects.filter(course=course)
     attempts = QuizAttempt.objects.filter(enrollment=OuterRef("pk"))
 
@@ -231,6 +315,8 @@ def course_report(*, course: Course) -> CourseReport:
         comments=comments,
         funnel=[FunnelStep(label, count, _percent(count, total)) for label, count in steps],
         lessons=lessons,
+        # 7. Who came back after each nudge stage.
+        reengagement=reengagement_of(course=course),
     )
 
 

@@ -754,8 +754,9 @@ def add_learners(course, count: int) -> None:
     )
 
 
-# Session, user, and the user's and groups' permissions; then the page's own reads.
-REPORT_PAGE_QUERIES = 11
+# Session, user, and the user's and groups' permissions; then the page's own reads (the
+# re-engagement section's one query among them).
+REPORT_PAGE_QUERIES = 12
 # Session, user, permissions, the course filter; then one query for all the rows, and the audit
 # entry written in its own savepoint (savepoint, insert, release).
 ROSTER_QUERIES = 9
