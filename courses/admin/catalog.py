@@ -5,12 +5,15 @@ reports) build on these registrations."""
 from functools import partial
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import Http404
+from django.db.models import Count, Q
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
 
 from courses.models import (
     Accreditor,
@@ -22,16 +25,16 @@ from courses.models import (
     Lesson,
     Policy,
     Provider,
-    Question,
     Reference,
     Topic,
 )
 from courses.services import approvals, freezing, publishing
 
+from .assessment import can_edit_post_test, post_test_editor
 from .captions import EpisodeCaptionsAdminMixin
-from .importing import import_episode
+from .importing import import_episode_view, import_feed_view
 from .offered import content_as_offered_view
-from .reports import ce_broker_csv, completion_roster_csv, course_report_view
+from .reports import REPORT_PERMISSION, ce_broker_csv, completion_roster_csv, course_report_view
 
 # An address typed without its scheme is taken as https (Django 6's default already).
 HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
@@ -138,14 +141,26 @@ class ApprovalInline(FrozenInlineMixin, admin.TabularInline):
     autocomplete_fields = ["accreditor"]
 
 
-class QuestionInline(FrozenInlineMixin, admin.TabularInline):
-    """The post-test at a glance; each question opens with its choices to edit them together."""
-
-    model = Question
-    extra = 0
-    ordering = ["position"]
-    fields = ["position", "kind", "text", "explanation"]
-    show_change_link = True
+# Where each kind of checklist problem (publishing.Problem.topic) is put right. On the course
+# page itself: a link to the place. Elsewhere: a page the course form is saved before going to
+# (`CourseAdmin._destination`), so a click on the checklist never throws typed edits away.
+ON_THE_COURSE_PAGE = {
+    "objectives": "#objectives-group",
+    "references": "#references-group",
+    "presenter": "#id_presenter_name",
+    "test_author": "#id_test_author",
+    "lessons": "#lessons-group",
+    "credit": "#id_ce_hours",
+    "pass_mark": "#id_pass_mark",
+    "approvals": "#approvals-group",
+}
+ELSEWHERE = {
+    "questions": "post_test",
+    "question": "post_test",
+    "media": "episode",
+    "captions": "episode",
+    "policies": "policies",
+}
 
 
 @admin.register(Course)
@@ -155,12 +170,13 @@ class CourseAdmin(admin.ModelAdmin):
     search_fields = ["title", "slug", "presenter_name"]
     filter_horizontal = ["topics", "subjects"]
     autocomplete_fields = ["episode"]
+    # The post-test is edited on a page of its own, each question with its choices
+    # (admin/assessment.py); the course page lists it and leads there.
     inlines = [
         ObjectiveInline,
         LessonInline,
         ReferenceInline,
         ApprovalInline,
-        QuestionInline,
     ]
 
     def get_prepopulated_fields(self, request, obj=None):
@@ -232,7 +248,6 @@ class CourseAdmin(admin.ModelAdmin):
         view = self.admin_site.admin_view
         # Staff tools beside the course list; each view takes the admin site for its context.
         tools = [
-            ("import/", import_episode, "import"),
             ("roster.csv", completion_roster_csv, "roster"),
             ("ce-broker.csv", ce_broker_csv, "ce_broker"),
             ("<path:object_id>/report/", course_report_view, "report"),
@@ -243,18 +258,103 @@ class CourseAdmin(admin.ModelAdmin):
                 path(route, view(partial(tool, admin_site=self.admin_site)), name=f"{info}_{name}")
                 for route, tool, name in tools
             ),
+            # The import pages answer a post too large to read on their own form (importing.py).
+            path("import/", view(import_episode_view(self.admin_site)), name=f"{info}_import"),
+            path(
+                "import/feed/",
+                view(import_feed_view(self.admin_site)),
+                name=f"{info}_import_feed",
+            ),
             path("<path:object_id>/publish/", view(self.publish_view), name=f"{info}_publish"),
+            path(
+                "<path:object_id>/post-test/",
+                view(partial(post_test_editor, course_admin=self)),
+                name=f"{info}_post_test",
+            ),
             *super().get_urls(),
         ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         course = self.get_object(request, object_id)
+        editable = course is not None and self.has_change_permission(request, course)
         extra_context = {
             **(extra_context or {}),
-            "publish_checklist": publishing.publish_checklist(course) if course else [],
+            "publish_checklist": self._checklist(request, course) if course else [],
             "frozen": _frozen(course),
+            "can_view_report": request.user.has_perm(REPORT_PERMISSION),
+            "can_edit_post_test": editable and can_edit_post_test(request, course),
+            "post_test": (
+                course.questions.order_by("position").annotate(
+                    choice_count=Count("choices"),
+                    correct_count=Count("choices", filter=Q(choices__is_correct=True)),
+                )
+                if course
+                else []
+            ),
+            # A Publish that found the form invalid saved nothing and published nothing.
+            "publish_held": request.method == "POST" and "_publish" in request.POST,
         }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def _checklist(self, request, course: Course) -> list[dict]:
+        """The publishing checklist, each line leading to where it is put right: `href` on this
+        page, or `go` for a page the course form is saved before going to."""
+        lines = []
+        for problem in publishing.publish_checklist(course):
+            topic = getattr(problem, "topic", "")
+            line = {"text": str(problem), "href": ON_THE_COURSE_PAGE.get(topic), "go": None}
+            go = ELSEWHERE.get(topic)
+            if topic == "media" and course.episode_id is None:
+                line["href"] = "#id_episode"
+            elif topic == "lessons" and getattr(problem, "position", None):
+                # The first lesson named, as the lessons inline numbers its forms (by position).
+                positions = list(
+                    course.lessons.order_by("position").values_list("position", flat=True)
+                )
+                if problem.position in positions:
+                    line["href"] = f"#lessons-{positions.index(problem.position)}"
+            elif go == "post_test" and getattr(problem, "position", None):
+                line["go"] = f"post_test:{problem.position}"
+            elif go:
+                line["go"] = go
+            if line["go"]:
+                line["href"] = self._destination(request, course, line["go"])
+            lines.append(line)
+        return lines
+
+    def _destination(self, request, course: Course, go: str) -> str | None:
+        """The address a save-and-go key leads to, if this user may go there; None otherwise."""
+        key, _sep, position = go.partition(":")
+        if key == "post_test" and can_edit_post_test(request, course):
+            url = reverse("admin:courses_course_post_test", args=[quote(course.pk)])
+            return f"{url}#question-{int(position)}" if position.isdigit() else url
+        if (
+            key == "episode"
+            and course.episode_id is not None
+            and request.user.has_perm("courses.change_episode")
+        ):
+            return reverse("admin:courses_episode_change", args=[course.episode_id])
+        if key == "policies" and request.user.has_perm("courses.view_policy"):
+            return reverse("admin:courses_policy_changelist")
+        if key == "preview":
+            return reverse("courses:course_detail", args=[course.slug])
+        if key == "post_test_preview":
+            return reverse("courses:post_test_preview", args=[course.slug])
+        return None
+
+    def response_change(self, request, obj):
+        # The course form was valid and is saved: what the author typed is kept whatever follows,
+        # and they are told so before the outcome of Publish (or on the page they went to).
+        if "_publish" in request.POST:
+            self.message_user(request, _("“%s” was saved.") % obj.title, messages.INFO)
+            self._publish(request, obj)
+            return redirect("admin:courses_course_change", obj.pk)
+        go = request.POST.get("_save_and_go", "")
+        destination = self._destination(request, obj, go) if go else None
+        if destination:
+            self.message_user(request, _("“%s” was saved.") % obj.title, messages.INFO)
+            return HttpResponseRedirect(destination)
+        return super().response_change(request, obj)
 
     def publish_view(self, request, object_id):
         course = self.get_object(request, object_id)

@@ -1,14 +1,21 @@
-"""Certificates in the admin: read-only records changed only by the actions below, each of which
-goes through the same service as the rest of the site, keeps history and writes the audit trail.
-An action that changed nothing says so as a warning, never as a success."""
+"""Certificates in the admin: read-only records changed only by the actions below (on the list,
+and as buttons on a certificate's own page), each of which goes through the same service as the
+rest of the site, keeps history and writes the audit trail. An action that changed nothing says so
+as a warning, never as a success. Buttons a role cannot use are not shown."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import quote
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 from courses.credentials_record import RecordError, record_of
-from courses.models import Certificate, CertificateEvent
+from courses.models import Certificate, CertificateEvent, CertificateStatus
 from courses.services import credentials
 
 
@@ -81,6 +88,42 @@ REASON_PAGES = {
 }
 
 
+# The three changes that ask a reason, each through its service (which alone decides whether it
+# is allowed: the refusal is shown as a warning).
+def _revoke(certificate: Certificate, reason: str, user) -> Certificate:
+    return credentials.revoke_certificate(certificate=certificate, reason=reason, acting_user=user)
+
+
+def _reinstate(certificate: Certificate, reason: str, user) -> Certificate:
+    return credentials.reinstate_certificate(
+        certificate=certificate, reason=reason, acting_user=user
+    )
+
+
+def _reissue(certificate: Certificate, reason: str, user) -> Certificate:
+    return credentials.reissue_certificate(certificate=certificate, acting_user=user, reason=reason)
+
+
+# A certificate's own page: each button's change, the page asking its reason, and its wording.
+CHANGES = {
+    "revoke": (_revoke, "revoke_selected", "Revoke certificate %(code)s"),
+    "reinstate": (_reinstate, "reinstate_selected", "Reinstate certificate %(code)s"),
+    "reissue": (_reissue, "reissue_selected", "Reissue certificate %(code)s"),
+}
+
+
+def _offered_changes(certificate: Certificate) -> list[str]:
+    """The buttons worth showing for the certificate as it stands (a replaced one is history; a
+    revoked one can be reinstated). The services still decide, and say why when they refuse."""
+    if certificate.superseded_by_id is not None:
+        return []
+    if certificate.status == CertificateStatus.VALID:
+        return ["revoke", "reissue"]
+    if certificate.status == CertificateStatus.REVOKED:
+        return ["reinstate", "reissue"]
+    return []
+
+
 @admin.register(Certificate)
 class CertificateAdmin(admin.ModelAdmin):
     list_display = [
@@ -105,7 +148,7 @@ class CertificateAdmin(admin.ModelAdmin):
         "enrollment",
         "issued_at",
         "snapshot",
-        "pdf",
+        "pdf_file",
         "pdf_sha256",
         "rendered_at",
         "emailed_at",
@@ -136,6 +179,115 @@ class CertificateAdmin(admin.ModelAdmin):
     @admin.display(description="PDF", boolean=True)
     def rendered(self, certificate: Certificate) -> bool:
         return certificate.is_rendered
+
+    @admin.display(description="PDF")
+    def pdf_file(self, certificate: Certificate) -> str:
+        # The stored file is private (on disk or in a bucket): staff fetch it through the admin.
+        if not certificate.pdf:
+            return _("Not rendered yet.")
+        return format_html(
+            '<a href="{}" id="certificate-pdf">{}</a>',
+            reverse("admin:courses_certificate_pdf", args=[quote(certificate.pk)]),
+            f"{certificate.code}.pdf",
+        )
+
+    def get_urls(self):
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/pdf/", view(self.pdf_view), name=f"{info}_pdf"),
+            *(
+                path(
+                    f"<path:object_id>/{change}/",
+                    view(self.change_with_reason_view),
+                    {"change": change},
+                    name=f"{info}_{change}",
+                )
+                for change in CHANGES
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        certificate = self.get_object(request, object_id)
+        buttons = []
+        if certificate is not None and self.has_revoke_permission(request):
+            buttons = [
+                {
+                    "change": change,
+                    "label": REASON_PAGES[CHANGES[change][1]]["submit_label"] + "…",
+                    "url": reverse(
+                        f"admin:courses_certificate_{change}", args=[quote(certificate.pk)]
+                    ),
+                }
+                for change in _offered_changes(certificate)
+            ]
+        extra_context = {**(extra_context or {}), "certificate_buttons": buttons}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def pdf_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The certificate's PDF as stored, streamed from the storage to staff who may see it."""
+        certificate = self.get_object(request, object_id)
+        if certificate is None:
+            raise Http404
+        if not self.has_view_permission(request, certificate):
+            raise PermissionDenied
+        if not certificate.pdf:
+            raise Http404(_("This certificate has not been rendered yet."))
+        try:
+            stored = certificate.pdf.open("rb")
+        except FileNotFoundError:
+            raise Http404(_("The stored PDF is missing: run the certificate file check.")) from None
+        response = FileResponse(
+            stored,
+            as_attachment=True,
+            filename=f"{certificate.code}.pdf",
+            content_type="application/pdf",
+        )
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    def change_with_reason_view(self, request: HttpRequest, object_id: str, change: str):
+        """A button on the certificate's page: asks the reason, then makes the change through
+        its service and goes back to the certificate (the replacement, after a reissue)."""
+        certificate = self.get_object(request, object_id)
+        if certificate is None:
+            raise Http404
+        if not self.has_revoke_permission(request):
+            raise PermissionDenied
+        apply, page_key, title = CHANGES[change]
+        page = REASON_PAGES[page_key]
+        back = reverse("admin:courses_certificate_change", args=[quote(certificate.pk)])
+        form = ReasonForm(request.POST if request.method == "POST" else None, label=page["label"])
+        if form.is_bound and form.is_valid():
+            try:
+                result = apply(certificate, form.cleaned_data["reason"], request.user)
+            except credentials.CertificateError as refusal:
+                self.message_user(request, f"{certificate.code}: {refusal}", messages.WARNING)
+                return HttpResponseRedirect(back)
+            if change == "reissue":
+                self.message_user(
+                    request, f"{certificate.code} is replaced by {result.code}.", messages.SUCCESS
+                )
+                back = reverse("admin:courses_certificate_change", args=[quote(result.pk)])
+            else:
+                done = {"revoke": "Revoked", "reinstate": "Reinstated"}[change]
+                self.message_user(request, f"{done} {certificate.code}.", messages.SUCCESS)
+            return HttpResponseRedirect(back)
+        return TemplateResponse(
+            request,
+            "admin/courses/certificate/reason.html",
+            {
+                **self.admin_site.each_context(request),
+                **page,
+                "title": title % {"code": certificate.code},
+                "rows": [{"certificate": certificate, "record": record_of(certificate)}],
+                "form": form,
+                "certificate": certificate,
+                "cancel_url": back,
+                "opts": self.opts,
+            },
+        )
 
     def has_add_permission(self, request) -> bool:
         return False  # certificates are issued by completion, never typed in
@@ -191,9 +343,7 @@ class CertificateAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke the selected certificates…", permissions=["revoke"])
     def revoke_selected(self, request, queryset):
         def revoke(certificate, reason):
-            credentials.revoke_certificate(
-                certificate=certificate, reason=reason, acting_user=request.user
-            )
+            _revoke(certificate, reason, request.user)
 
         done = self._with_reason(request, queryset, "revoke_selected", revoke)
         if isinstance(done, TemplateResponse):
@@ -211,9 +361,7 @@ class CertificateAdmin(admin.ModelAdmin):
     )
     def reinstate_selected(self, request, queryset):
         def reinstate(certificate, reason):
-            credentials.reinstate_certificate(
-                certificate=certificate, reason=reason, acting_user=request.user
-            )
+            _reinstate(certificate, reason, request.user)
 
         done = self._with_reason(request, queryset, "reinstate_selected", reinstate)
         if isinstance(done, TemplateResponse):
@@ -231,9 +379,7 @@ class CertificateAdmin(admin.ModelAdmin):
     )
     def reissue_selected(self, request, queryset):
         def reissue(certificate, reason):
-            new = credentials.reissue_certificate(
-                certificate=certificate, acting_user=request.user, reason=reason
-            )
+            new = _reissue(certificate, reason, request.user)
             self.message_user(
                 request, f"{certificate.code} is replaced by {new.code}.", messages.SUCCESS
             )

@@ -444,6 +444,11 @@ def email_certificate(*, certificate_id: int, force: bool = False) -> bool:
     context = {
         "certificate": certificate,
         "record": record_of(certificate),
+        # A reissued certificate names the code it replaces: the learner may have filed that one.
+        "replaces": Certificate.objects.filter(superseded_by=certificate)
+        .exclude(pk=certificate.pk)
+        .values_list("code", flat=True)
+        .first(),
         "user": user,
         "verify_url": verify_url(certificate.code),
         "licences_url": _site_url("accounts:licence_list"),

@@ -1,9 +1,12 @@
-"""A draft course from an episode's show notes: the chapter list becomes lessons, the article
-under it becomes their text, the "Resources:" list becomes references. Whatever the notes lack
-is left as a placeholder the publish checklist flags, never invented: a chapter's length comes
-from the next chapter's stamp or the episode's length, never from a guess."""
+"""A draft course from an episode's show notes: a title line above the chapter list is the
+title, the chapter list becomes lessons, the article under it becomes their text (cut at headings
+that repeat chapter titles, else shared out in order among the chapters), the "Resources:" list
+becomes references. Whatever the notes lack is left as a placeholder the publish checklist flags,
+never invented: a chapter's length comes from the next chapter's stamp or the episode's length,
+never from a guess."""
 
 import difflib
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -135,24 +138,41 @@ def parse_show_notes(text: str) -> ParsedShowNotes:
         (i for i, line in enumerate(lines) if _is_references(line) or _is_chrome(line)),
         len(lines),
     )
-    label = min(block) - 1  # a "Chapters:" line above the list is not article text
+    # A "Chapters:" line above the list (blank lines between allowed) is not article text.
+    label = next((i for i in range(min(block) - 1, -1, -1) if lines[i].strip()), -1)
     duration_line, duration = _stated_duration(lines)
+    title_line = _title_line(lines, block, duration_line)
+    title = _heading_text(lines[title_line])[:200] if title_line is not None else None
+    if title is not None and _is_notes_label(title):
+        title = None  # "Show notes" is what the text is, not what the episode is called
     body_lines = [
         line
         for i, line in enumerate(lines[:stop])
         if i not in block
         and i != duration_line
+        and i != title_line
         and not (i == label and _CHAPTER_LIST_LABEL.match(line))
     ]
-    body_by_chapter, matched = _split_body(body_lines, chapters)
+    if title is not None:
+        body_lines = _without_repeated_title(body_lines, title)
+    body_by_chapter, matched = _split_body(body_lines, chapters, duration=duration)
     return ParsedShowNotes(
-        title=_title(lines, block, chapters),
+        title=title or _title(lines, block, chapters),
         chapters=chapters,
         body_by_chapter=body_by_chapter,
         references=_references(lines),
         matched_chapters=matched,
         duration_seconds=duration,
     )
+
+
+def chapter_lines(text: str) -> set[int]:
+    """The 0-based lines of the notes' chapter list; empty when the notes have none."""
+    try:
+        block, _chapters = _chapter_block(text.splitlines())
+    except ShowNotesError:
+        return set()
+    return block
 
 
 @transaction.atomic
@@ -162,10 +182,14 @@ def import_course(
     title: str | None = None,
     media_url: str = "",
     duration_seconds: int | None = None,
+    show: str = "",
+    published_on=None,
+    source_url: str = "",
     acting_user=None,
 ) -> Course:
     """A draft course, its episode, one lesson per chapter and its references; nothing at all
-    when the notes are refused."""
+    when the notes are refused. A feed also gives the podcast's name, the episode's date and
+    its page."""
     parsed = parse_show_notes(text)
     chapters = parsed.chapters
     title = (title or "").strip() or parsed.title
@@ -180,6 +204,9 @@ def import_course(
         duration_seconds=duration or UNKNOWN_DURATION,
         media_type=Episode.MediaType.AUDIO,
         media_mime_type=_audio_mime_type(media_url),
+        show=show[:200],
+        published_on=published_on,
+        source_url=source_url,
     )
 
     lessons = []
@@ -397,6 +424,54 @@ def _stated_duration(lines: list[str]) -> tuple[int | None, int | None]:
     return None, None
 
 
+def _title_line(lines: list[str], block: set[int], duration_line: int | None) -> int | None:
+    """The notes' first line, when it reads as a title (the episode's name above its chapter
+    list) rather than a chapter, a label or a sentence of the article."""
+    for index, line in enumerate(lines):
+        text = line.strip()
+        if not text or index == duration_line:
+            continue
+        if index in block or _CHAPTER_LIST_LABEL.match(text):
+            return None
+        if _MARKDOWN_HEADING.match(text):
+            return index
+        words = text.split()
+        if (
+            _is_bullet(text)
+            or _MARKDOWN_LIST.match(text)
+            or not any(c.isalpha() for c in text)
+            or len(text) > 200
+            or len(words) > 25
+            or text.endswith((".", ",", ";", ":", "…"))
+        ):
+            return None
+        return index
+    return None
+
+
+_NOTES_LABEL = re.compile(
+    r"^(?:(?:the\s+)?(?:episode|show|podcast)\s+)?(?:show\s+)?notes\s*:?$|^description\s*:?$",
+    re.I,
+)
+
+
+def _is_notes_label(text: str) -> bool:
+    return bool(_NOTES_LABEL.match(text.strip("*_ ")))
+
+
+def _without_repeated_title(lines: list[str], title: str) -> list[str]:
+    """The article without the title lines that open it again (a page shows its title above
+    the article too)."""
+    key = _normalise(title)
+    index = 0
+    while index < len(lines):
+        text = lines[index].strip()
+        if text and _normalise(_heading_text(text)) != key:
+            break
+        index += 1
+    return [line for line in lines[:index] if not line.strip()] + lines[index:]
+
+
 def _title(lines: list[str], block: set[int], chapters: list[Chapter]) -> str:
     """A heading-like line the notes repeat (the article's own title), else the first chapter's
     title."""
@@ -418,9 +493,12 @@ def _title(lines: list[str], block: set[int], chapters: list[Chapter]) -> str:
 # --- The article --------------------------------------------------------------------------------
 
 
-def _split_body(lines: list[str], chapters: list[Chapter]) -> tuple[dict[int, str], set[int]]:
+def _split_body(
+    lines: list[str], chapters: list[Chapter], *, duration: int | None = None
+) -> tuple[dict[int, str], set[int]]:
     """The article cut at headings that match chapter titles; text before the first goes to the
-    first chapter."""
+    first chapter. Where chapters have no heading of their own, the text of the chapter before
+    them is shared out among them (see _share_out)."""
     matcher = _TitleMatcher(chapters)
     sections: dict[int, list[list[str]]] = {i: [] for i in range(len(chapters))}
     current = 0
@@ -455,12 +533,203 @@ def _split_body(lines: list[str], chapters: list[Chapter]) -> tuple[dict[int, st
             continue
         paragraph.append(line)
     flush()
+    for paragraphs in sections.values():
+        _drop_promotions(paragraphs)
+    _share_out(sections, chapters, matcher.matched, duration=duration)
 
     bodies = {
         index: "\n\n".join(_markdown_block(p) for p in paragraphs) or PLACEHOLDER_BODY
         for index, paragraphs in sections.items()
     }
     return bodies, matcher.matched
+
+
+# A call to sign up for the newsletter, part of the page around the article, not its text.
+_PROMOTION = re.compile(
+    r"\b(?:sign up|subscribe|join)\b.{0,400}\b(?:inbox|newsletter|mailing list)\b", re.I
+)
+
+
+def _drop_promotions(paragraphs: list[list[str]]) -> None:
+    for index in range(len(paragraphs) - 1, -1, -1):
+        if not _PROMOTION.search(" ".join(paragraphs[index])):
+            continue
+        del paragraphs[index]
+        before = paragraphs[index - 1] if index else None
+        if before and len(before) == 1 and len(before[0].split()) <= 12:
+            del paragraphs[index - 1]  # the promotion's own heading ("It's time for you, too.")
+
+
+def _share_out(
+    sections: dict[int, list[list[str]]],
+    chapters: list[Chapter],
+    matched: set[int],
+    *,
+    duration: int | None,
+) -> None:
+    """Give chapters without a heading of their own a part of the text before them.
+
+    Show notes rarely repeat every chapter as a heading: an article with its own sub-headings
+    sits under the first chapter. Its paragraphs are cut into as many runs, in order, as there
+    are chapters to fill, each run going to the chapter whose title shares the most words with
+    it and whose place in the episode matches its place in the text."""
+    index = 0
+    while index < len(chapters):
+        end = index + 1
+        while end < len(chapters) and not sections[end] and end not in matched:
+            end += 1
+        if end - index > 1 and sections[index]:
+            shared = _runs(sections[index], chapters, index, end, duration=duration)
+            for offset, paragraphs in enumerate(shared):
+                sections[index + offset] = paragraphs
+        index = end
+
+
+# How much a paragraph's distance from its chapter's stretch of the episode (as shares of the
+# whole) weighs against the words it shares with the chapter's title (0 to 1), and the reward
+# for starting a chapter at one of the article's own headings.
+PLACE_WEIGHT = 3.0
+HEADING_BONUS = 0.3
+MAX_SHARE_STEPS = 400_000
+_STOPWORDS = frozenset(
+    re.findall(
+        r"\w+",
+        "a an and are as at be but by can do for from how in into is it its of on or our the "
+        "their them they this to too vs what when where which who why with you your",
+    )
+)
+
+
+def _runs(
+    paragraphs: list[list[str]], chapters: list[Chapter], first: int, end: int, *, duration
+) -> list[list[list[str]]]:
+    # A paragraph that is a heading goes with the paragraph after it.
+    units: list[list[list[str]]] = []
+    for paragraph in paragraphs:
+        if units and len(units[-1]) == 1 and _is_heading_paragraph(units[-1][0]):
+            units[-1].append(paragraph)
+        else:
+            units.append([paragraph])
+    count = end - first
+    # Each chapter's stretch of the episode, as shares of the stretch these chapters cover.
+    starts = [chapters[i].start_seconds for i in range(first, end)]
+    if end < len(chapters):
+        stop = chapters[end].start_seconds
+    elif duration and duration > starts[-1]:
+        stop = duration
+    else:
+        stop = starts[-1] + max((starts[-1] - starts[0]) / max(count - 1, 1), 1)
+    span = max(stop - starts[0], 1)
+    bounds = [
+        ((a - starts[0]) / span, (b - starts[0]) / span)
+        for a, b in zip(starts, [*starts[1:], stop], strict=True)
+    ]
+    # Each unit's place: the middle of its words, as a share of all the words.
+    sizes = [max(sum(len(" ".join(p).split()) for p in unit), 1) for unit in units]
+    total = sum(sizes)
+    places, seen = [], 0
+    for size in sizes:
+        places.append((seen + size / 2) / total)
+        seen += size
+
+    def place_cost(chapter: int, unit: int) -> float:
+        low, high = bounds[chapter]
+        return max(low - places[unit], places[unit] - high, 0.0)
+
+    if len(units) < count or len(units) * count > MAX_SHARE_STEPS:
+        # Too few paragraphs to give each chapter one (or too many to weigh): by place alone.
+        assigned = [
+            min(range(count), key=lambda c, u=u: (place_cost(c, u), c)) for u in range(len(units))
+        ]
+        if len(units) >= count:
+            assigned = [min(count - 1, u * count // len(units)) for u in range(len(units))]
+    else:
+        similarity = _similarity([chapters[i].title for i in range(first, end)], units)
+        heading = [_is_heading_paragraph(unit[0]) for unit in units]
+        assigned = _best_runs(
+            count,
+            len(units),
+            lambda c, u: similarity[c][u] - PLACE_WEIGHT * place_cost(c, u),
+            heading,
+        )
+    shared: list[list[list[str]]] = [[] for _ in range(count)]
+    for unit, chapter in zip(units, assigned, strict=True):
+        shared[chapter].extend(unit)
+    return shared
+
+
+def _best_runs(count: int, n: int, score, heading: list[bool]) -> list[int]:
+    """The chapter of each of n units: runs in order, every chapter at least one unit, the
+    total score the highest (dynamic programming over units and chapters)."""
+    minus = float("-inf")
+    best = [[minus] * count for _ in range(n)]
+    came = [[0] * count for _ in range(n)]
+    best[0][0] = score(0, 0)
+    for u in range(1, n):
+        for c in range(max(0, count - (n - u)), min(count, u + 1)):
+            stay = best[u - 1][c]
+            move = best[u - 1][c - 1] + (HEADING_BONUS if heading[u] else 0.0) if c else minus
+            if stay == minus and move == minus:
+                continue
+            came[u][c] = c if stay >= move else c - 1
+            best[u][c] = max(stay, move) + score(c, u)
+    assigned = [0] * n
+    chapter = count - 1
+    for u in range(n - 1, -1, -1):
+        assigned[u] = chapter
+        chapter = came[u][chapter]
+    return assigned
+
+
+def _similarity(titles: list[str], units: list[list[list[str]]]) -> list[list[float]]:
+    """For each title and unit, the share of the title's words (weighted by how rare they are
+    in the text) that the unit uses; a heading's words count double."""
+    unit_words = []
+    for unit in units:
+        counted: dict[str, float] = {}
+        for number, paragraph in enumerate(unit):
+            weight = 2.0 if number == 0 and _is_heading_paragraph(paragraph) else 1.0
+            for stem in _stems(" ".join(paragraph)):
+                counted[stem] = max(counted.get(stem, 0.0), weight)
+        unit_words.append(counted)
+    n = len(units)
+    frequency: dict[str, int] = {}
+    for words in unit_words:
+        for stem in words:
+            frequency[stem] = frequency.get(stem, 0) + 1
+    table = []
+    for title in titles:
+        stems = set(_stems(title))
+        weights = {stem: math.log((n + 1) / (frequency.get(stem, 0) + 0.5)) for stem in stems}
+        weights = {stem: weight for stem, weight in weights.items() if weight > 0}
+        whole = sum(weights.values())
+        row = []
+        for words in unit_words:
+            shared = sum(
+                weight * min(words.get(stem, 0.0), 1.5) for stem, weight in weights.items()
+            )
+            row.append(shared / whole if whole else 0.0)
+        table.append(row)
+    return table
+
+
+def _stems(text: str) -> list[str]:
+    stems = []
+    for word in re.findall(r"[^\W\d_]+", _normalise(text)):
+        if word in _STOPWORDS or len(word) < 3:
+            continue
+        for ending in ("ing", "ed", "es", "s", "ly", "ions", "ion", "ment", "ness", "ity", "th"):
+            if word.endswith(ending) and len(word) - len(ending) >= 4:
+                word = word[: -len(ending)]
+                break
+        stems.append(word[:5])
+    return stems
+
+
+def _is_heading_paragraph(paragraph: list[str]) -> bool:
+    return len(paragraph) == 1 and (
+        bool(_MARKDOWN_HEADING.match(paragraph[0])) or _heading_like(paragraph[0])
+    )
 
 
 class _TitleMatcher:

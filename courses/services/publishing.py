@@ -48,6 +48,21 @@ class NothingToChange(PublishingError):
     """The course is already where the step would take it."""
 
 
+class Problem(str):
+    """One line of the checklist, and what it is about (`topic`: "objectives", "question"...,
+    with the question's `position`), so the admin can lead the author straight to it. It is the
+    text itself everywhere else."""
+
+    topic: str
+    position: int | None
+
+    def __new__(cls, text: str, topic: str, position: int | None = None):
+        problem = super().__new__(cls, text)
+        problem.topic = topic
+        problem.position = position
+        return problem
+
+
 def _missing(text: str) -> bool:
     return text.strip().lower() in PLACEHOLDERS
 
@@ -58,55 +73,86 @@ def publish_checklist(course: Course) -> list[str]:
     objectives = course.objectives.count()
     if objectives < MINIMUM_OBJECTIVES:
         problems.append(
-            _("At least %(n)d measurable learning objectives (it has %(have)d).")
-            % {"n": MINIMUM_OBJECTIVES, "have": objectives}
+            Problem(
+                _("At least %(n)d measurable learning objectives (it has %(have)d).")
+                % {"n": MINIMUM_OBJECTIVES, "have": objectives},
+                "objectives",
+            )
         )
     references = course.references.filter(is_source_material=False).count()
     if references < MINIMUM_REFERENCES:
         problems.append(
-            _("At least %(n)d references besides the source material (it has %(have)d).")
-            % {"n": MINIMUM_REFERENCES, "have": references}
+            Problem(
+                _("At least %(n)d references besides the source material (it has %(have)d).")
+                % {"n": MINIMUM_REFERENCES, "have": references},
+                "references",
+            )
         )
     elif references > MAXIMUM_REFERENCES:
         problems.append(
-            _(
-                "At most %(n)d references besides the source material (it has %(have)d): keep "
-                "those learners need most."
+            Problem(
+                _(
+                    "At most %(n)d references besides the source material (it has %(have)d): "
+                    "keep those learners need most."
+                )
+                % {"n": MAXIMUM_REFERENCES, "have": references},
+                "references",
             )
-            % {"n": MAXIMUM_REFERENCES, "have": references}
         )
     if _missing(course.presenter_name) or _missing(course.presenter_credentials):
-        problems.append(_("The presenter's name and credentials."))
+        problems.append(Problem(_("The presenter's name and credentials."), "presenter"))
     if _missing(course.test_author):
-        problems.append(_("The name of the post-test's author (who wrote the answer key)."))
+        problems.append(
+            Problem(
+                _("The name of the post-test's author (who wrote the answer key)."), "test_author"
+            )
+        )
     lessons = list(Lesson.objects.filter(course=course).order_by("position"))
     if not lessons:
-        problems.append(_("At least one lesson."))
+        problems.append(Problem(_("At least one lesson."), "lessons"))
     unwritten = [lesson.position for lesson in lessons if _missing(lesson.body)]
     if unwritten:
-        problems.append(_("Text for lesson %(list)s.") % {"list": ", ".join(map(str, unwritten))})
+        problems.append(
+            Problem(
+                _("Text for lesson %(list)s.") % {"list": ", ".join(map(str, unwritten))},
+                "lessons",
+                unwritten[0],
+            )
+        )
     if course.media_minutes <= 0 and course.reading_word_count <= 0:
-        problems.append(_("The credit calculation: media minutes or a reading word count."))
-    problems.extend(credit_problems(course, lessons))
-    problems.extend(media_problems(course, lessons))
-    problems.extend(caption_problems(course, lessons))
+        problems.append(
+            Problem(_("The credit calculation: media minutes or a reading word count."), "credit")
+        )
+    problems.extend(Problem(text, "credit") for text in credit_problems(course, lessons))
+    problems.extend(Problem(text, "media") for text in media_problems(course, lessons))
+    problems.extend(Problem(text, "captions") for text in caption_problems(course, lessons))
     if course.pass_mark < settings.CEU_MIN_PASS_MARK:
         problems.append(
-            _("A pass mark of at least %(floor)d %% (it is %(mark)d %%).")
-            % {"floor": settings.CEU_MIN_PASS_MARK, "mark": course.pass_mark}
+            Problem(
+                _("A pass mark of at least %(floor)d %% (it is %(mark)d %%).")
+                % {"floor": settings.CEU_MIN_PASS_MARK, "mark": course.pass_mark},
+                "pass_mark",
+            )
         )
     questions = list(Question.objects.filter(course=course).prefetch_related("choices"))
     needed = required_questions(course)
     if len(questions) < needed:
         problems.append(
-            _("At least %(n)d post-test questions for %(hours)s CE hours (it has %(have)d).")
-            % {"n": needed, "hours": course.ce_hours.normalize(), "have": len(questions)}
+            Problem(
+                _("At least %(n)d post-test questions for %(hours)s CE hours (it has %(have)d).")
+                % {"n": needed, "hours": course.ce_hours.normalize(), "have": len(questions)},
+                "questions",
+            )
         )
     for question in questions:
         if not question.explanation.strip():
             problems.append(
-                _("Question %(n)d needs an explanation for learners' feedback.")
-                % {"n": question.position}
+                Problem(
+                    _("Question %(n)d needs an explanation for learners' feedback.")
+                    % {"n": question.position},
+                    "question",
+                    question.position,
+                )
             )
         correct = sum(choice.is_correct for choice in question.choices.all())
         if (
@@ -115,29 +161,40 @@ def publish_checklist(course: Course) -> list[str]:
             or (question.kind == Question.Kind.SINGLE and correct != 1)
         ):
             problems.append(
-                _("Question %(n)d needs choices with the right number of correct answers.")
-                % {"n": question.position}
+                Problem(
+                    _("Question %(n)d needs choices with the right number of correct answers.")
+                    % {"n": question.position},
+                    "question",
+                    question.position,
+                )
             )
     if not current_approvals(today=timezone.localdate()).filter(course=course).exists():
-        problems.append(_("A current approval from an accreditor."))
+        problems.append(Problem(_("A current approval from an accreditor."), "approvals"))
     for approval in course.approvals.select_related("accreditor").filter(hours__gt=course.ce_hours):
         # Credit is never more than the hours the course's instruction supports.
         problems.append(
-            _(
-                "The %(accreditor)s approval gives %(hours)s hours, more than the course's "
-                "%(ce_hours)s CE hours."
+            Problem(
+                _(
+                    "The %(accreditor)s approval gives %(hours)s hours, more than the course's "
+                    "%(ce_hours)s CE hours."
+                )
+                % {
+                    "accreditor": approval.accreditor.short_name,
+                    "hours": approval.hours.normalize(),
+                    "ce_hours": course.ce_hours.normalize(),
+                },
+                "approvals",
             )
-            % {
-                "accreditor": approval.accreditor.short_name,
-                "hours": approval.hours.normalize(),
-                "ce_hours": course.ce_hours.normalize(),
-            }
         )
     kinds = set(Policy.objects.values_list("kind", flat=True))
     missing_policies = [label for kind, label in PolicyKind.choices if kind not in kinds]
     if missing_policies:
         problems.append(
-            _("The site's policies: %(list)s.") % {"list": ", ".join(map(str, missing_policies))}
+            Problem(
+                _("The site's policies: %(list)s.")
+                % {"list": ", ".join(map(str, missing_policies))},
+                "policies",
+            )
         )
     return problems
 

@@ -2,6 +2,7 @@
 a learner may not see, and another learner's progress, answer 404."""
 
 import json
+import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,10 +15,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from ceu.markdown import stored_html
+from ceu.markdown import render_markdown, stored_html
 from courses import selectors
 from courses.forms import CatalogFilterForm
 from courses.models import Course, Enrollment, Lesson, Policy, PolicyKind
@@ -111,6 +113,22 @@ def catalog(request: HttpRequest) -> HttpResponse:
     )
 
 
+# A blank line, whatever line endings the author's browser sent.
+_PARAGRAPH_BREAK = re.compile(r"\r?\n[ \t]*\r?\n\s*")
+
+
+def _description_under_summary(course: Course) -> SafeString:
+    """The description as the course page prints it under the summary: without an opening
+    paragraph that only repeats the summary (an imported episode's notes often give both the
+    same words), so nothing is read twice. Rendered once per content version, with the page's
+    other fragments."""
+    summary = " ".join(course.summary.split())
+    opening, *rest = _PARAGRAPH_BREAK.split(course.description.strip(), maxsplit=1)
+    if not summary or " ".join(opening.split()) != summary:
+        return course.description_as_html
+    return render_markdown(rest[0]) if rest else SafeString("")
+
+
 def _course_fragments(values: dict) -> dict | None:
     """The parts of the course page that are the same for every visitor, rendered once per
     content version: they are given the course and nothing of the visitor's."""
@@ -122,6 +140,7 @@ def _course_fragments(values: dict) -> dict | None:
         approval.statement_text = approval.statement(provider)
     context = {
         "course": course,
+        "description_html": _description_under_summary(course),
         "lessons": list(course.lessons.all()),
         "provider": provider,
         "policies": list(Policy.objects.all()),
