@@ -399,3 +399,22 @@ def test_a_learner_who_never_opened_a_lesson_is_told_where_to_start(
     body = mailoutbox[0].body
     assert 'Where you stopped: you have not opened a lesson yet; the first is "Chapter 1".' in body
     assert "http://127.0.0.1:8000/courses/why-clients-ghost/lessons/1/" in body
+
+
+def test_an_operator_sends_what_is_due_from_the_command_line(time_machine, course, mailoutbox):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    learner = UserFactory(time_zone="America/Chicago")
+    stall(time_machine, user=learner, course=course, when=local(CHICAGO, 2027, 1, 4, 15))
+    time_machine.move_to(local(CHICAGO, 2027, 1, 7, 10, 5), tick=False)
+
+    first, again = StringIO(), StringIO()
+    call_command("send_reminders", stdout=first)
+    call_command("send_reminders", stdout=again)
+
+    assert "Nudges sent: 1" in first.getvalue()
+    assert "Renewal reminders sent: 0" in first.getvalue()
+    assert "Nudges sent: 0" in again.getvalue()
+    assert [message.to for message in mailoutbox] == [[learner.email]]
