@@ -4,12 +4,14 @@ Each test keeps the pages, changes something the way the site changes it, and fi
 on every page at once; no learner is ever answered with another's page."""
 
 import json
+import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 import time_machine
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -258,3 +260,37 @@ def test_a_page_is_not_kept_across_a_sign_in(learner, course, client, django_ass
     assert response.status_code == 200
     assert "Ruptures and ghosting" in response.content.decode()
     assert len(queries) > KEPT_PAGE_QUERIES
+
+
+def test_a_client_keeping_no_cookies_gets_the_kept_page_with_a_csrf_cookie_that_fits_it(
+    learner, enrollment, settings, django_assert_num_queries
+):
+    """A load generator or a script sends the session cookie alone, every time: the page is kept
+    all the same, and the CSRF cookie sent with it matches the token in the page."""
+    signed_in = Client()
+    signed_in.force_login(learner)
+    session = signed_in.cookies[settings.SESSION_COOKIE_NAME].value
+    url = pages(enrollment.course)["lesson"]
+
+    def visit():
+        client = Client()
+        client.cookies[settings.SESSION_COOKIE_NAME] = session
+        return client.get(url)
+
+    visit()  # the lesson opened: remembered as the one to resume, which changes the page
+    built = visit()
+    with django_assert_num_queries(KEPT_PAGE_QUERIES):
+        kept_page = visit()
+
+    assert kept_page.content == built.content
+    token = re.search(r'"csrfToken": "(\w+)"', kept_page.content.decode())[1]
+    beating = Client(enforce_csrf_checks=True)
+    beating.cookies[settings.SESSION_COOKIE_NAME] = session
+    beating.cookies[settings.CSRF_COOKIE_NAME] = kept_page.cookies[settings.CSRF_COOKIE_NAME].value
+    response = beating.post(
+        reverse("courses:heartbeat", args=[enrollment.course.slug, 2]),
+        json.dumps({"position": 10, "playing": True}),
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=token,
+    )
+    assert response.status_code == 200

@@ -29,16 +29,15 @@ def _page_key(request: HttpRequest) -> str:
 
 def kept_per_learner(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Keep the view's page for the signed-in learner who asked for it. A page with a message for
-    the learner, an answer other than 200, one setting cookies, or one asked for by a browser
-    without a CSRF secret yet is answered and not kept. A view may set `kept_until` on its
-    response: the page is not served after that moment (an archived training closing)."""
+    the learner, an answer other than 200, or one setting cookies is answered and not kept. A
+    view may set `kept_until` on its response: the page is not served after that moment (an
+    archived training closing)."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if (
             request.method != "GET"
             or not request.user.is_authenticated
-            or "CSRF_COOKIE" not in request.META
             or len(messages.get_messages(request))
         ):
             return view(request, *args, **kwargs)
@@ -53,7 +52,14 @@ def kept_per_learner(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
                 and not response.cookies
                 and not len(messages.get_messages(request))
             )
-            page = (response.content, response["Content-Type"]) if keep else None
+            # The CSRF secret the page's tokens were made from: a browser that sent none is
+            # given this one with the kept page, so page and cookie always agree.
+            secret = (
+                request.META.get("CSRF_COOKIE")
+                if request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+                else None
+            )
+            page = (response.content, response["Content-Type"], secret) if keep else None
             return page, keep, getattr(response, "kept_until", None)
 
         page = caching.cached_for_learner(
@@ -61,9 +67,11 @@ def kept_per_learner(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
         )
         if answered:
             return answered[0]
-        content, content_type = page
-        # As rendering the page's CSRF token would: the secret's cookie is sent again, renewed.
-        request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
+        content, content_type, secret = page
+        if secret is not None:
+            # As rendering the page's CSRF token would: the secret's cookie is sent (again).
+            request.META.setdefault("CSRF_COOKIE", secret)
+            request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
         return HttpResponse(content, content_type=content_type)
 
     return wrapper
