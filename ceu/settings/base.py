@@ -306,15 +306,19 @@ SECURE_REFERRER_POLICY = "same-origin"
 CSRF_FAILURE_VIEW = "ceu.errors.csrf_failure"
 
 # No inline scripts, styles or event handlers anywhere: every script is a static file, page data
-# travels in json_script blocks. Audio may come from the media storage's own address.
+# travels in json_script blocks. Audio may come from the media storage's own address, and from
+# any https address (episodes imported from a feed live on their podcast host or its CDN); from
+# plain http only while the site itself is served over plain http (a demo on this machine),
+# as a browser would refuse it on an https page anyway.
 CEU_MEDIA_ORIGIN = env("CEU_MEDIA_ORIGIN", default="")
+MEDIA_SCHEMES = ["https:", *(["http:"] if CEU_SITE_URL.startswith("http://") else [])]
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
         "img-src": [SELF, "data:"],
-        "media-src": [SELF, *([CEU_MEDIA_ORIGIN] if CEU_MEDIA_ORIGIN else [])],
+        "media-src": [SELF, *MEDIA_SCHEMES, *([CEU_MEDIA_ORIGIN] if CEU_MEDIA_ORIGIN else [])],
         "frame-ancestors": [NONE],
         "form-action": [SELF],
         "base-uri": [SELF],

@@ -182,10 +182,13 @@ def _media_file(name: str) -> MediaFile | None:
 
 
 def media_is_served(address: str) -> bool:
-    """Whether learners' players can load this address: an https address is taken as given; a
-    path from this site's root must name a real static or uploaded file."""
+    """Whether learners' players can load this address: an https address is taken as given (an
+    http one too while the site itself is served over plain http, as a demo on one machine is:
+    an https page may not play it); a path from this site's root must name a real static or
+    uploaded file."""
     address = address.strip()
-    if address.startswith("https://"):
+    plain_http_site = settings.CEU_SITE_URL.startswith("http://")  # as MEDIA_SCHEMES in settings
+    if address.startswith(("https://", "http://") if plain_http_site else "https://"):
         return bool(urlsplit(address).netloc)
     if not address.startswith("/") or address.startswith("//"):
         return False

@@ -360,7 +360,8 @@ def test_ten_references_and_the_source_material_publish(demo):
         "past the file",
     ],
 )
-def test_a_recorded_course_publishes_only_when_every_lesson_plays(demo, spoil, message):
+def test_a_recorded_course_publishes_only_when_every_lesson_plays(demo, spoil, message, settings):
+    settings.CEU_SITE_URL = "https://ce.example.org"  # a site served over https, as deployed
     spoil(demo)
     demo.refresh_from_db()
 
@@ -376,6 +377,18 @@ def test_an_https_media_address_is_taken_as_given(demo):
     episode_of(demo).update(media_url="https://cdn.example.org/why-therapy-clients-ghost.ogg")
 
     assert publishing.publish_checklist(demo) == []
+
+
+def test_plain_http_media_plays_only_on_a_site_itself_on_plain_http(demo, settings):
+    """A demo on one machine (`make run`) imports a feed served beside it, audio and all, over
+    plain http; a deployed site's https pages could not play that audio."""
+    episode_of(demo).update(media_url="http://127.0.0.1:8765/why-therapy-clients-ghost.ogg")
+
+    settings.CEU_SITE_URL = "http://127.0.0.1:8000"
+    assert publishing.publish_checklist(demo) == []
+
+    settings.CEU_SITE_URL = "https://ce.example.org"
+    assert "Give an https:// address" in " ".join(publishing.publish_checklist(demo))
 
 
 def test_an_uploaded_media_file_plays(demo, settings, tmp_path):
