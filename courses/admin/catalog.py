@@ -9,6 +9,7 @@ from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Count, Q
+from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -116,6 +117,30 @@ class FrozenInlineMixin:
         return not _frozen(obj) and super().has_delete_permission(request, obj)
 
 
+class NumberedFormSet(BaseInlineFormSet):
+    """Rows whose order is a number (objectives, references): a row added without one goes after
+    the others, so an author adds three objectives without counting."""
+
+    def add_fields(self, form, index) -> None:
+        super().add_fields(form, index)
+        if "position" in form.fields:
+            form.fields["position"].required = False
+            form.fields["position"].help_text = _("Empty: after the others.")
+
+    def clean(self) -> None:
+        super().clean()
+        kept = [
+            form
+            for form in self.forms
+            if getattr(form, "cleaned_data", None) and not self._should_delete_form(form)
+        ]
+        after = max((form.cleaned_data.get("position") or 0 for form in kept), default=0)
+        for form in kept:
+            if form.cleaned_data.get("position") is None and form.has_changed():
+                after += 1
+                form.cleaned_data["position"] = form.instance.position = after
+
+
 class LessonInline(FrozenInlineMixin, admin.StackedInline):
     model = Lesson
     extra = 0
@@ -123,12 +148,14 @@ class LessonInline(FrozenInlineMixin, admin.StackedInline):
 
 
 class ObjectiveInline(FrozenInlineMixin, admin.TabularInline):
+    formset = NumberedFormSet
     model = LearningObjective
     extra = 0
     ordering = ["position"]
 
 
 class ReferenceInline(FrozenInlineMixin, admin.TabularInline):
+    formset = NumberedFormSet
     formfield_overrides = HTTPS_URLS
     model = Reference
     extra = 0

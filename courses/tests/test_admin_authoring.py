@@ -430,3 +430,41 @@ def test_saving_a_question_on_its_own_page_returns_to_the_course(author_client, 
     assert question.text == "A question reworded on its own page?"
     stays = author_client.post(url, {**data, "_continue": "Save and continue editing"})
     assert stays["Location"] == url
+
+
+def test_objectives_and_references_added_without_a_position_go_after_the_others(
+    author_client, draft
+):
+    data = course_form(author_client, draft)
+    objectives = int(data["objectives-TOTAL_FORMS"])
+    references = int(data["references-TOTAL_FORMS"])
+    last_objective = draft.objectives.order_by("position").last().position
+    last_reference = draft.references.order_by("position").last().position
+    for prefix, count, fields in (
+        ("objectives", objectives, {"text": ["Name two signs of a rupture.", "Plan a repair."]}),
+        (
+            "references",
+            references,
+            {"citation": ["Safran, J. D. (2000). Negotiating the alliance."]},
+        ),
+    ):
+        ((name, texts),) = fields.items()
+        for offset, text in enumerate(texts):
+            data[f"{prefix}-{count + offset}-{name}"] = text
+            data[f"{prefix}-{count + offset}-position"] = ""
+            data[f"{prefix}-{count + offset}-course"] = str(draft.pk)
+        data[f"{prefix}-TOTAL_FORMS"] = str(count + len(texts))
+
+    response = author_client.post(change_url(draft), data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    added = list(draft.objectives.order_by("position").values_list("position", "text"))[-2:]
+    assert added == [
+        (last_objective + 1, "Name two signs of a rupture."),
+        (last_objective + 2, "Plan a repair."),
+    ]
+    reference = draft.references.order_by("position").last()
+    assert (reference.position, reference.citation) == (
+        last_reference + 1,
+        "Safran, J. D. (2000). Negotiating the alliance.",
+    )
