@@ -36,7 +36,7 @@ class MessageKind(models.TextChoices):
     """The kinds of optional message. A learner switches each off on the profile, or with the
     one-click link every such message carries."""
 
-    NUDGE = "nudge", _("Reminders about unfinished trainings")
+    NUDGE = "nudge", _("Reminders about trainings I have not finished")
     RENEWAL = "renewal", _("Licence renewal reminders")
     NEW_TRAININGS = "new_trainings", _("News of new trainings")
 

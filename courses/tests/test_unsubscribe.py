@@ -62,7 +62,7 @@ def test_opening_the_link_only_asks_and_a_second_post_changes_nothing(nudged):
 
     page = client.get(link_of(message))
     assert page.status_code == 200
-    assert "Reminders about unfinished trainings" in page.text
+    assert "Reminders about trainings I have not finished" in page.text
     assert "no-store" in page["Cache-Control"] or "no-cache" in page["Cache-Control"]
     learner.refresh_from_db()
     assert learner.wants_nudges is True  # a link scanner's GET stops nothing
