@@ -172,6 +172,16 @@ class QuestionFactory(factory.django.DjangoModelFactory):
                 )
 
 
+def staff_in(group: str, **fields):
+    """A staff member in one of the roles' groups (courses/roles.py: "Course authors",
+    "Registrars"...)."""
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(is_staff=True, **fields)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
 def finish_lessons(enrollment: Enrollment) -> Enrollment:
     """The learner has done every lesson and spent the course's minimum time."""
     for lesson in enrollment.course.lessons.all():

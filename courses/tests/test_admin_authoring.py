@@ -8,19 +8,17 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.tests.factories import UserFactory
 from courses.models import Choice, Course, CourseStatus, Question
 from courses.services import credentials, publishing
 from courses.services.assessment import required_questions
 
 from .adminforms import form_data
-from .factories import EnrollmentFactory
+from .factories import EnrollmentFactory, staff_in
 
 pytestmark = pytest.mark.django_db
 
@@ -34,15 +32,9 @@ def _no_second_factor(settings):
     settings.CEU_REQUIRE_STAFF_MFA = False
 
 
-def staff(group: str):
-    user = UserFactory(is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    return user
-
-
 @pytest.fixture
 def author_client(client):
-    client.force_login(staff("Course authors"))
+    client.force_login(staff_in("Course authors"))
     return client
 
 
@@ -145,7 +137,7 @@ def test_an_invalid_form_publishes_nothing_and_keeps_what_was_typed(author_clien
 
 
 def test_registrars_get_no_publish_button(client, draft):
-    client.force_login(staff("Registrars"))
+    client.force_login(staff_in("Registrars"))
 
     page = client.get(change_url(draft)).content.decode()
 
@@ -390,7 +382,7 @@ def test_the_course_page_lists_the_post_test_and_leads_to_its_editor(author_clie
 
 
 def test_registrars_neither_see_nor_open_the_editor(client, draft):
-    client.force_login(staff("Registrars"))
+    client.force_login(staff_in("Registrars"))
 
     assert "Edit the post-test" not in client.get(change_url(draft)).content.decode()
     assert client.get(editor_url(draft)).status_code == 403

@@ -7,7 +7,7 @@ import re
 from html import unescape
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +20,7 @@ from courses.tests.factories import (
     ApprovalFactory,
     CourseFactory,
     EnrollmentFactory,
+    staff_in,
 )
 
 pytestmark = pytest.mark.django_db
@@ -33,15 +34,9 @@ def _no_second_factor(settings):
     settings.CEU_REQUIRE_STAFF_MFA = False
 
 
-def staff(group: str):
-    user = UserFactory(is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    return user
-
-
 @pytest.fixture
 def registrar(db):
-    return staff("Registrars")
+    return staff_in("Registrars")
 
 
 @pytest.fixture
@@ -137,7 +132,7 @@ def test_staff_who_may_only_look_see_no_change_buttons(client, certificate):
 def test_every_button_a_role_is_shown_opens(client, certificate, role):
     """The course page and the certificate page offer a role only what answers it: no "Report"
     for course authors (a registrar's page), no certificate page at all for them."""
-    client.force_login(staff(role))
+    client.force_login(staff_in(role))
     course = certificate.enrollment.course
     pages = [reverse("admin:courses_course_change", args=[course.pk])]
     if role == "Registrars":
@@ -223,7 +218,7 @@ def test_what_the_service_refuses_is_shown_as_a_warning(registrar_client, certif
 
 
 def test_authors_cannot_revoke_by_a_crafted_request(client, certificate):
-    client.force_login(staff("Course authors"))
+    client.force_login(staff_in("Course authors"))
 
     response = client.post(change_url(certificate, "revoke"), {"reason": REASON})
 
@@ -262,7 +257,7 @@ def test_the_pdf_is_for_staff_who_may_see_certificates(client, learner, certific
     url = change_url(certificate, "pdf")
 
     assert client.get(url).status_code == 302  # to sign in
-    client.force_login(staff("Course authors"))
+    client.force_login(staff_in("Course authors"))
     assert client.get(url).status_code == 403
     client.force_login(learner)
     assert client.get(url).status_code in (302, 403)  # never the file
