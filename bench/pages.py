@@ -432,6 +432,21 @@ def run(options, pages, stack: Stack, services: contextlib.ExitStack, workdir: P
         "STATIC_ROOT": str(workdir / "static"),
         "EMAIL_URL": "dummymail://",
     }
+    # Certificates are signed (PDF and credential) as on a deployed site, with keys that go
+    # with the run, as scripts/prod makes them (after migrating: the signer is the provider).
+    keys = workdir / "keys"
+    for command in (["migrate", "--noinput"], ["create_signing_key", "--dir", str(keys)]):
+        subprocess.run(
+            [PYTHON, "manage.py", *command, "-v", "0"],
+            cwd=ROOT,
+            env={**env, "DJANGO_LOG_LEVEL": "WARNING"},
+            check=True,
+        )
+    env |= {
+        "CEU_CREDENTIAL_KEY_FILE": str(keys / "credential-key.jwk"),
+        "CEU_SIGNING_KEY_FILE": str(keys / "document-signing-key.pem"),
+        "CEU_SIGNING_CERT_FILE": str(keys / "document-signing-cert.pem"),
+    }
 
     say(f"seeding {options.learners:,} learners (counting queries at {options.small})")
     state_file = workdir / "state.json"
