@@ -15,7 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from courses.credentials_record import RecordError, record_of
-from courses.models import Certificate, CertificateEvent, CertificateStatus
+from courses.models import Certificate, CertificateEvent
 from courses.services import credentials
 
 
@@ -113,15 +113,8 @@ CHANGES = {
 
 
 def _offered_changes(certificate: Certificate) -> list[str]:
-    """The buttons worth showing for the certificate as it stands (a replaced one is history; a
-    revoked one can be reinstated). The services still decide, and say why when they refuse."""
-    if certificate.superseded_by_id is not None:
-        return []
-    if certificate.status == CertificateStatus.VALID:
-        return ["revoke", "reissue"]
-    if certificate.status == CertificateStatus.REVOKED:
-        return ["reinstate", "reissue"]
-    return []
+    """The buttons worth showing for the certificate as it stands: the services' own rule."""
+    return list(credentials.allowed_changes(certificate))
 
 
 @admin.register(Certificate)

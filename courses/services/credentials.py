@@ -230,13 +230,26 @@ def _reason(reason: str, message: str) -> str:
     return reason
 
 
+def allowed_changes(certificate: Certificate) -> tuple[str, ...]:
+    """What a registrar may still do to the certificate as it stands: a replaced one is history,
+    a valid one can be revoked or reissued, a revoked one reinstated or reissued. The changes
+    below check it (each saying why it refuses), and the admin offers only these buttons."""
+    if certificate.superseded_by_id is not None:
+        return ()
+    if certificate.status == CertificateStatus.VALID:
+        return ("revoke", "reissue")
+    if certificate.status == CertificateStatus.REVOKED:
+        return ("reinstate", "reissue")
+    return ()
+
+
 @transaction.atomic
 def revoke_certificate(*, certificate: Certificate, reason: str, acting_user: User) -> Certificate:
     """Withdraw a certificate: it stays on record, its verify page says revoked, when, why, and
     the learner is told by e-mail."""
     certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
     reason = _reason(reason, _("Give the reason for revoking; boards will read it."))
-    if certificate.status != CertificateStatus.VALID:
+    if "revoke" not in allowed_changes(certificate):
         raise CertificateError(_("Only a valid certificate can be revoked."))
     certificate.status = CertificateStatus.REVOKED
     certificate.revoked_at = timezone.now()
@@ -269,12 +282,12 @@ def reinstate_certificate(
     stays in its history, next to the reinstatement and its reason; the learner is told."""
     certificate = Certificate.objects.select_for_update().get(pk=certificate.pk)
     reason = _reason(reason, _("Give the reason for reinstating; it is kept with the record."))
-    if certificate.status != CertificateStatus.REVOKED:
-        raise CertificateError(_("Only a revoked certificate can be reinstated."))
     if certificate.superseded_by_id is not None:
         raise CertificateError(
             _("It was replaced by a reissued certificate, which is the one that stands.")
         )
+    if "reinstate" not in allowed_changes(certificate):
+        raise CertificateError(_("Only a revoked certificate can be reinstated."))
     revoked = {
         "revoked_at": certificate.revoked_at.isoformat() if certificate.revoked_at else None,
         "revoked_reason": certificate.revoked_reason,
@@ -317,7 +330,7 @@ def reissue_certificate(
             _("It was already replaced by %(code)s; reissue that one instead.")
             % {"code": Certificate.objects.get(pk=old.superseded_by_id).code}
         )
-    if old.status not in (CertificateStatus.VALID, CertificateStatus.REVOKED):
+    if "reissue" not in allowed_changes(old):
         raise CertificateError(_("Only a valid or revoked certificate can be reissued."))
     reason = reason.strip()
     enrollment = (
