@@ -97,3 +97,38 @@ def test_the_main_pages_run_under_the_policy(page: Page, live_server, settings):
     page.goto(f"{live_server.url}/admin/go-live/")
     expect(page.get_by_role("heading", name="Go-live checklist")).to_be_visible()
     assert violations(page, console) == [], "go-live checklist"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_staff_tools_with_their_own_styles_run_under_the_policy(
+    page: Page, live_server, settings
+):
+    """The admin pages that style themselves (import, course report, message preview) take their
+    styles from static files: an inline <style> is refused by the policy."""
+    from django.urls import reverse
+
+    settings.CEU_REQUIRE_STAFF_MFA = False
+    call_command("loaddata", FIXTURE, verbosity=0)
+    course = Course.objects.get(slug=RUPTURES)
+    operator = UserFactory(is_staff=True, is_superuser=True)
+    console: list[str] = []
+    page.on(
+        "console",
+        lambda m: console.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    page.add_init_script(LISTEN)
+    sign_in(page, live_server, operator, reverse("admin:courses_course_import"))
+    expect(page.get_by_role("link", name="From a podcast feed")).to_be_visible()
+    # The tabs are styled: the current one in bold, from the page's stylesheet.
+    current = page.locator(".import-tabs li.current")
+    expect(current).to_have_css("font-weight", "700")
+    assert violations(page, console) == [], "import from show notes"
+
+    for name, url in (
+        ("import from a feed", reverse("admin:courses_course_import_feed")),
+        ("course report", reverse("admin:courses_course_report", args=[course.pk])),
+        ("message preview", reverse("admin:courses_message_preview", args=["nudge-3"])),
+    ):
+        page.goto(live_server.url + url)
+        expect(page.locator("#content")).to_be_visible()
+        assert violations(page, console) == [], name
