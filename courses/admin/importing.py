@@ -7,6 +7,7 @@ on the form: the size is checked first, then the request goes through csrf_prote
 
 import hashlib
 import re
+from functools import partial
 
 from django import forms
 from django.contrib import messages
@@ -239,35 +240,39 @@ TOO_BIG = gettext_lazy(
 )
 
 
-def import_episode_view(admin_site):
+def _readable_post_only(admin_site, page_view, too_big):
+    """The admin view for an import page: a post too large for Django to read (past
+    DATA_UPLOAD_MAX_MEMORY_SIZE) gets the page's own form with `too_big()` (page, problem),
+    never Django's error page. CSRF is checked once the post can be read: a post that cannot
+    be read changes nothing."""
+
     @csrf_exempt
     def view(request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm("courses.add_course"):
             raise PermissionDenied
         if _unreadable_post(request):
-            # Nothing was changed and nothing can be read: answered like a bad form.
-            return _episode_page(
-                request, admin_site, ImportEpisodeForm(), status=413, problem=TOO_BIG
-            )
-        return csrf_protect(import_episode)(request, admin_site)
+            page, problem = too_big()
+            return page(request, admin_site, status=413, problem=problem)
+        return csrf_protect(page_view)(request, admin_site)
 
     return view
+
+
+def import_episode_view(admin_site):
+    return _readable_post_only(
+        admin_site,
+        import_episode,
+        lambda: (partial(_episode_page, form=ImportEpisodeForm()), TOO_BIG),
+    )
 
 
 def import_feed_view(admin_site):
-    @csrf_exempt
-    def view(request: HttpRequest) -> HttpResponse:
-        if not request.user.has_perm("courses.add_course"):
-            raise PermissionDenied
-        if _unreadable_post(request):
-            problem = _("What was sent is larger than this page accepts. %(hint)s") % {
-                "hint": _("A feed file can be at most %(limit)s.")
-                % {"limit": size_text(MAX_FEED_BYTES)}
-            }
-            return _feed_page(request, admin_site, FeedForm(), status=413, problem=problem)
-        return csrf_protect(import_feed)(request, admin_site)
+    def too_big():
+        limit = _("A feed file can be at most %(limit)s.") % {"limit": size_text(MAX_FEED_BYTES)}
+        problem = _("What was sent is larger than this page accepts. %(hint)s") % {"hint": limit}
+        return partial(_feed_page, form=FeedForm()), problem
 
-    return view
+    return _readable_post_only(admin_site, import_feed, too_big)
 
 
 # --- From show notes ----------------------------------------------------------------------------
