@@ -21,6 +21,7 @@ from courses.models import (
 from courses.selectors.learning import lineage_credit, open_to_enrolled
 from courses.services import audit
 from courses.services.assessment import already_earned
+from courses.services.caching import learner_changed
 
 # The lesson page beats this often (settings.CEU_HEARTBEAT_SECONDS, 15 by default) while the
 # page is visible or its media plays.
@@ -82,30 +83,34 @@ class Heartbeat:
 
 @transaction.atomic
 def record_heartbeat(
-    *, enrollment: Enrollment, lesson: Lesson, position: float | None, playing: bool
+    *, user: User, lesson: Lesson, position: float | None, playing: bool
 ) -> Heartbeat:
     """Credit the wall time since the learner's previous accepted beat, from any course or tab,
-    to this lesson, and move its media position on no faster than the media can play."""
-    if lesson.course_id != enrollment.course_id:
-        raise LearningError(_("This lesson belongs to another training."))
+    to this lesson of the learner's enrollment, and move its media position on no faster than
+    the media can play. Raises Enrollment.DoesNotExist when the learner is not enrolled.
+
+    A beat arrives every few seconds from every open lesson page, so it reads and writes only
+    what it must: the enrollment is read in the query that locks it, and the rows are written
+    by single updates (nothing else listens to their saves; the learner's pages are told once,
+    at the end)."""
+    course = lesson.course
     # The learner's one clock, locked first and always before the enrollment: beats from every
     # tab and course queue here, so each second of wall time is credited once, to one enrollment.
-    clock = EngagementClock.objects.select_for_update().filter(user_id=enrollment.user_id).first()
+    clock = EngagementClock.objects.select_for_update().filter(user_id=user.pk).first()
     if clock is None:  # the learner's first beat ever
-        EngagementClock.objects.get_or_create(user_id=enrollment.user_id)
-        clock = EngagementClock.objects.select_for_update().get(user_id=enrollment.user_id)
-    course = enrollment.course
+        EngagementClock.objects.get_or_create(user_id=user.pk)
+        clock = EngagementClock.objects.select_for_update().get(user_id=user.pk)
     # Then the enrollment with all its lessons' progress, locked in one query (the enrollment
     # alone before the course's first progress row).
     rows = list(
         LessonProgress.objects.select_for_update()
         .select_related("enrollment")
-        .filter(enrollment_id=enrollment.pk)
+        .filter(enrollment__user_id=user.pk, enrollment__course_id=course.pk)
     )
     if rows:
         enrollment = rows[0].enrollment
     else:
-        enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+        enrollment = Enrollment.objects.select_for_update().get(user_id=user.pk, course=course)
     enrollment.course = course
     now = timezone.now()
     start = lesson.media_start_seconds or 0
@@ -134,10 +139,12 @@ def record_heartbeat(
         whole = int(earned)
         clock.carried_seconds = earned - whole
         clock.last_beat_at = now
-    clock.save(update_fields=["last_beat_at", "carried_seconds"])
+    EngagementClock.objects.filter(pk=clock.pk).update(
+        last_beat_at=clock.last_beat_at, carried_seconds=clock.carried_seconds
+    )
     # At the course's hours the interval is still spent: it earns nothing here and is not kept
     # for another course.
-    room = max(0, enrollment.course.credit_seconds_cap - enrollment.engaged_seconds)
+    room = max(0, course.credit_seconds_cap - enrollment.engaged_seconds)
     credited = min(whole, room)
 
     if lesson.has_media and position is not None:
@@ -153,14 +160,13 @@ def record_heartbeat(
     progress.engaged_seconds += credited
     if progress.completed_at is None and _lesson_done(lesson, progress):
         progress.completed_at = now
-    progress.save(
-        update_fields=[
-            "engaged_seconds",
-            "position_seconds",
-            "furthest_seconds",
-            "completed_at",
-            "updated_at",
-        ]
+    progress.updated_at = now
+    LessonProgress.objects.filter(pk=progress.pk).update(
+        engaged_seconds=progress.engaged_seconds,
+        position_seconds=progress.position_seconds,
+        furthest_seconds=progress.furthest_seconds,
+        completed_at=progress.completed_at,
+        updated_at=now,
     )
 
     # Written only when the beat changed it (at the course's hours, a beat on the same lesson
@@ -168,7 +174,11 @@ def record_heartbeat(
     if credited or enrollment.last_lesson_id != lesson.pk:
         enrollment.engaged_seconds += credited
         enrollment.last_lesson = lesson
-        enrollment.save(update_fields=["engaged_seconds", "last_lesson"])
+        Enrollment.objects.filter(pk=enrollment.pk).update(
+            engaged_seconds=enrollment.engaged_seconds, last_lesson=lesson
+        )
+    # The updates above bypass save(), so the learner's kept pages are told here.
+    learner_changed(user.pk)
     return Heartbeat(
         credited_seconds=credited,
         lesson_seconds=progress.engaged_seconds,

@@ -51,7 +51,7 @@ def stall(time_machine, *, user, course, when: datetime, lesson: int = 2, at: in
 
 def beat(enrollment: Enrollment, *, lesson: int, at: int) -> None:
     learning.record_heartbeat(
-        enrollment=enrollment,
+        user=enrollment.user,
         lesson=enrollment.course.lessons.get(position=lesson),
         position=at,
         playing=True,

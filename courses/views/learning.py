@@ -23,7 +23,12 @@ from ceu.markdown import render_markdown, stored_html
 from courses import selectors
 from courses.forms import CatalogFilterForm
 from courses.models import Course, Enrollment, Lesson, Policy, PolicyKind
-from courses.selectors.learning import lineage_credit, open_until, progress_percent
+from courses.selectors.learning import (
+    is_open_to_enrolled,
+    lineage_credit,
+    open_until,
+    progress_percent,
+)
 from courses.services import assessment, captions, learning
 from courses.views.personal import kept_per_learner
 
@@ -378,14 +383,13 @@ def lesson_captions(request: HttpRequest, slug: str, position: int) -> HttpRespo
 @require_POST
 def heartbeat(request: HttpRequest, slug: str, position: int) -> JsonResponse:
     # Only the learner's own enrollment in a course still open to them (published, or archived
-    # within the grace period) that holds this lesson: anything else is 404.
-    try:
-        enrollment = selectors.learner_enrollment(user=request.user, slug=slug)
-    except Enrollment.DoesNotExist:
-        raise Http404(_("You are not enrolled in this training.")) from None
-    # The lesson as the course's cached content has it: the beat needs its chapter, not a query.
-    course = selectors.course_content(slug=enrollment.course.slug)
-    lessons = list(course.lessons.all()) if course is not None else []
+    # within the grace period) that holds this lesson: anything else is 404. The course and the
+    # lesson come from the course's cached content; the enrollment is read by the beat itself,
+    # in the query that locks it, so a beat reads no row twice.
+    course = selectors.course_content(slug=slug)
+    if course is None or not is_open_to_enrolled(course):
+        raise Http404(_("You are not enrolled in this training."))
+    lessons = list(course.lessons.all())
     lesson = next((item for item in lessons if item.position == position), None)
     if lesson is None:
         raise Http404(_("No such lesson."))
@@ -414,9 +418,12 @@ def heartbeat(request: HttpRequest, slug: str, position: int) -> JsonResponse:
         return JsonResponse(
             {"error": _('Send JSON like {"position": 12.5, "playing": true}.')}, status=400
         )
-    beat = learning.record_heartbeat(
-        enrollment=enrollment, lesson=lesson, position=media_position, playing=playing
-    )
+    try:
+        beat = learning.record_heartbeat(
+            user=request.user, lesson=lesson, position=media_position, playing=playing
+        )
+    except Enrollment.DoesNotExist:
+        raise Http404(_("You are not enrolled in this training.")) from None
     # The bar as the beat left it, from the beat's own reading of the progress rows.
     return JsonResponse(
         {
@@ -431,7 +438,7 @@ def heartbeat(request: HttpRequest, slug: str, position: int) -> JsonResponse:
                 lessons_done=beat.lessons_done,
                 lessons_total=len(lessons),
                 engaged_seconds=beat.course_seconds,
-                minimum_engaged_seconds=enrollment.course.minimum_engaged_minutes * 60,
+                minimum_engaged_seconds=course.minimum_engaged_minutes * 60,
             ),
         }
     )
