@@ -4,7 +4,7 @@ how each counts for a learner's licences."""
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -220,6 +220,68 @@ def course_content(*, slug: str, today: date | None = None) -> Course | None:
     same for every visitor, so whether this visitor may see it is asked apart (`may_open`)."""
     today = today or timezone.localdate()
     return cached_content(course_entry(slug, today=today))["course"]
+
+
+@dataclass(frozen=True)
+class BeatLesson:
+    """What a heartbeat needs of a lesson (`Lesson`'s names, read from it)."""
+
+    id: int
+    course_id: int
+    position: int
+    media_start_seconds: int | None
+    media_end_seconds: int | None
+    minimum_seconds: int
+    has_media: bool
+
+
+@dataclass(frozen=True)
+class BeatCourse:
+    """What a heartbeat needs of a course (`Course`'s names, read from it): whether it is open
+    (`is_open_to_enrolled` asks `status` and `archived_at`), its credit cap and its lessons.
+    Every open lesson page beats every few seconds, so this is kept apart from the course's
+    whole content: a fraction of its size to read back from the cache."""
+
+    id: int
+    status: str
+    archived_at: datetime | None
+    credit_seconds_cap: int
+    minimum_engaged_minutes: int
+    lessons: tuple[BeatLesson, ...]
+
+    def lesson_at(self, position: int) -> BeatLesson | None:
+        return next((lesson for lesson in self.lessons if lesson.position == position), None)
+
+
+def beat_course(*, slug: str) -> BeatCourse | None:
+    """`BeatCourse` of the course with this slug (whatever its status), from the cache while the
+    catalog's content is unchanged."""
+
+    def build(_values) -> BeatCourse | None:
+        course = course_content(slug=slug)
+        if course is None:
+            return None
+        return BeatCourse(
+            id=course.pk,
+            status=course.status,
+            archived_at=course.archived_at,
+            credit_seconds_cap=course.credit_seconds_cap,
+            minimum_engaged_minutes=course.minimum_engaged_minutes,
+            lessons=tuple(
+                BeatLesson(
+                    id=lesson.pk,
+                    course_id=lesson.course_id,
+                    position=lesson.position,
+                    media_start_seconds=lesson.media_start_seconds,
+                    media_end_seconds=lesson.media_end_seconds,
+                    minimum_seconds=lesson.minimum_seconds,
+                    has_media=lesson.has_media,
+                )
+                for lesson in course.lessons.all()
+            ),
+        )
+
+    return cached_content({"beat": (f"beat:{slug}", build)}, per_language=False)["beat"]
 
 
 def course_entry(slug: str, *, today: date) -> dict[str, tuple[str, Builder]]:

@@ -18,6 +18,7 @@ from courses.models import (
     LessonProgress,
     RepeatAllowance,
 )
+from courses.selectors.catalog import BeatCourse, BeatLesson
 from courses.selectors.learning import lineage_credit, open_to_enrolled
 from courses.services import audit
 from courses.services.assessment import already_earned
@@ -83,7 +84,12 @@ class Heartbeat:
 
 @transaction.atomic
 def record_heartbeat(
-    *, user: User, lesson: Lesson, position: float | None, playing: bool
+    *,
+    user: User,
+    course: Course | BeatCourse,
+    lesson: Lesson | BeatLesson,
+    position: float | None,
+    playing: bool,
 ) -> Heartbeat:
     """Credit the wall time since the learner's previous accepted beat, from any course or tab,
     to this lesson of the learner's enrollment, and move its media position on no faster than
@@ -92,8 +98,10 @@ def record_heartbeat(
     A beat arrives every few seconds from every open lesson page, so it reads and writes only
     what it must: the enrollment is read in the query that locks it, and the rows are written
     by single updates (nothing else listens to their saves; the learner's pages are told once,
-    at the end)."""
-    course = lesson.course
+    at the end). The course and the lesson are the models or what a beat keeps of them
+    (`BeatCourse`, `BeatLesson`)."""
+    if lesson.course_id != course.id:
+        raise LearningError(_("This lesson belongs to another training."))
     # The learner's one clock, locked first and always before the enrollment: beats from every
     # tab and course queue here, so each second of wall time is credited once, to one enrollment.
     clock = EngagementClock.objects.select_for_update().filter(user_id=user.pk).first()
@@ -105,20 +113,21 @@ def record_heartbeat(
     rows = list(
         LessonProgress.objects.select_for_update()
         .select_related("enrollment")
-        .filter(enrollment__user_id=user.pk, enrollment__course_id=course.pk)
+        .filter(enrollment__user_id=user.pk, enrollment__course_id=course.id)
     )
     if rows:
         enrollment = rows[0].enrollment
     else:
-        enrollment = Enrollment.objects.select_for_update().get(user_id=user.pk, course=course)
-    enrollment.course = course
+        enrollment = Enrollment.objects.select_for_update().get(
+            user_id=user.pk, course_id=course.id
+        )
     now = timezone.now()
     start = lesson.media_start_seconds or 0
-    progress = next((row for row in rows if row.lesson_id == lesson.pk), None)
+    progress = next((row for row in rows if row.lesson_id == lesson.id), None)
     if progress is None:
         progress, _created = LessonProgress.objects.get_or_create(
             enrollment=enrollment,
-            lesson=lesson,
+            lesson_id=lesson.id,
             defaults={"position_seconds": start, "furthest_seconds": start},
         )
         rows.append(progress)
@@ -171,11 +180,11 @@ def record_heartbeat(
 
     # Written only when the beat changed it (at the course's hours, a beat on the same lesson
     # credits nothing).
-    if credited or enrollment.last_lesson_id != lesson.pk:
+    if credited or enrollment.last_lesson_id != lesson.id:
         enrollment.engaged_seconds += credited
-        enrollment.last_lesson = lesson
+        enrollment.last_lesson_id = lesson.id
         Enrollment.objects.filter(pk=enrollment.pk).update(
-            engaged_seconds=enrollment.engaged_seconds, last_lesson=lesson
+            engaged_seconds=enrollment.engaged_seconds, last_lesson_id=lesson.id
         )
     # The updates above bypass save(), so the learner's kept pages are told here.
     learner_changed(user.pk)
@@ -189,7 +198,7 @@ def record_heartbeat(
     )
 
 
-def _lesson_done(lesson: Lesson, progress: LessonProgress) -> bool:
+def _lesson_done(lesson: Lesson | BeatLesson, progress: LessonProgress) -> bool:
     if progress.engaged_seconds >= lesson.minimum_seconds:
         return True
     return lesson.has_media and (

@@ -260,6 +260,30 @@ def test_unpublished_courses_take_no_beats(learner_client, enrollment, course, s
     assert beat(learner_client).status_code == 404
 
 
+def test_a_beat_follows_an_edit_to_the_course_at_once(learner_client, enrollment, course):
+    # What a beat needs of the course is cached: an edit to a lesson or to the course's status
+    # counts from the next beat.
+    lesson = course.lessons.get(position=2)
+    LessonProgress.objects.create(enrollment=enrollment, lesson=lesson, engaged_seconds=60)
+    previous_beat(enrollment, 5)
+    assert beat(learner_client).json()["lesson_complete"] is False
+
+    # The author shortens the lesson to a minute: the next beat completes it.
+    lesson.estimated_minutes = 1
+    lesson.save()
+    previous_beat(enrollment, 5)
+    assert beat(learner_client).json()["lesson_complete"] is True
+
+    # A lesson added is counted at once; a course archived long ago takes no more beats.
+    LessonFactory(course=course, position=4)
+    previous_beat(enrollment, 5)
+    assert beat(learner_client).json()["lessons_total"] == 4
+    course.status = CourseStatus.ARCHIVED
+    course.archived_at = timezone.now() - timedelta(days=3650)
+    course.save()
+    assert beat(learner_client).status_code == 404
+
+
 def test_heartbeats_need_a_signed_in_learner_and_a_post(client, learner_client, enrollment):
     url = reverse("courses:heartbeat", args=["ghosting", 1])
 

@@ -52,6 +52,7 @@ def stall(time_machine, *, user, course, when: datetime, lesson: int = 2, at: in
 def beat(enrollment: Enrollment, *, lesson: int, at: int) -> None:
     learning.record_heartbeat(
         user=enrollment.user,
+        course=enrollment.course,
         lesson=enrollment.course.lessons.get(position=lesson),
         position=at,
         playing=True,

@@ -383,14 +383,13 @@ def lesson_captions(request: HttpRequest, slug: str, position: int) -> HttpRespo
 @require_POST
 def heartbeat(request: HttpRequest, slug: str, position: int) -> JsonResponse:
     # Only the learner's own enrollment in a course still open to them (published, or archived
-    # within the grace period) that holds this lesson: anything else is 404. The course and the
-    # lesson come from the course's cached content; the enrollment is read by the beat itself,
-    # in the query that locks it, so a beat reads no row twice.
-    course = selectors.course_content(slug=slug)
+    # within the grace period) that holds this lesson: anything else is 404. What the beat needs
+    # of the course and the lesson is cached; the enrollment is read by the beat itself, in the
+    # query that locks it, so a beat reads no row twice.
+    course = selectors.beat_course(slug=slug)
     if course is None or not is_open_to_enrolled(course):
         raise Http404(_("You are not enrolled in this training."))
-    lessons = list(course.lessons.all())
-    lesson = next((item for item in lessons if item.position == position), None)
+    lesson = course.lesson_at(position)
     if lesson is None:
         raise Http404(_("No such lesson."))
     try:
@@ -420,7 +419,11 @@ def heartbeat(request: HttpRequest, slug: str, position: int) -> JsonResponse:
         )
     try:
         beat = learning.record_heartbeat(
-            user=request.user, lesson=lesson, position=media_position, playing=playing
+            user=request.user,
+            course=course,
+            lesson=lesson,
+            position=media_position,
+            playing=playing,
         )
     except Enrollment.DoesNotExist:
         raise Http404(_("You are not enrolled in this training.")) from None
@@ -433,10 +436,10 @@ def heartbeat(request: HttpRequest, slug: str, position: int) -> JsonResponse:
             "position": beat.position_seconds,
             "course_seconds": beat.course_seconds,
             "lessons_done": beat.lessons_done,
-            "lessons_total": len(lessons),
+            "lessons_total": len(course.lessons),
             "percent": progress_percent(
                 lessons_done=beat.lessons_done,
-                lessons_total=len(lessons),
+                lessons_total=len(course.lessons),
                 engaged_seconds=beat.course_seconds,
                 minimum_engaged_seconds=course.minimum_engaged_minutes * 60,
             ),
