@@ -9,43 +9,43 @@ make the renderer reach the network or the file system. The template escapes eve
 record, so markup in one is printed as text. A certificate of attendance prints no CE hours and
 says so.
 
+The QR code is made here (courses/services/qr.py) and drawn as an image with one pixel per
+module, never smoothed; the fetcher serves it from memory at `QR_URL`.
+
 Rendering is the worker's main cost, so what does not change from one certificate to the next is
-kept per thread: the font configuration, the parsed stylesheet, the operators of SVG paths drawn
-before (the ornament, the sample watermark). Each PDF is still byte for byte what a fresh worker
-would make (courses/tests/test_certificate_render_cache.py)."""
+kept per thread: the font configuration, the parsed stylesheets, the static files read. The
+speed-ups of WeasyPrint's and pydyf's own steps (SVG paths drawn from what was drawn before, the
+values of computed styles reused, the template read by Python's XML parser with a trimmed
+user-agent stylesheet, each object of the file serialised once, the garbage collector paused)
+are in courses/services/pdf_engine.py. Each PDF is still byte for byte what a fresh worker would
+make with WeasyPrint's own ways (courses/tests/test_certificate_render_cache.py)."""
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import mimetypes
 import posixpath
-import re
 import threading
 from collections import OrderedDict
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from math import atan2, pi
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 from urllib.request import OpenerDirector, url2pathname
 
-import segno
+import pydyf
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
-from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 from weasyprint import CSS, HTML, Attachment
-from weasyprint import svg as weasyprint_svg
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from courses.credentials_record import CertificateRecord
-from courses.services import pdf_tagging
+from courses.services import pdf_engine, pdf_tagging, qr
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,9 @@ pdf_tagging.install()
 # Relative URLs in the template (the stylesheet, the ornament) resolve against this address and
 # are served from the static folders; the host is reserved (RFC 2606) and never contacted.
 _STATIC_ORIGIN = "https://static.invalid/"
+# The certificate's own QR code, made for each render and served from memory by that render's
+# fetcher (outside STATIC_URL, so no static file can stand in for it).
+QR_URL = urljoin(_STATIC_ORIGIN, "certificate/qr-code.png")
 
 _MONTHS = (
     "January",
@@ -104,6 +107,7 @@ _BODY_PAD_IN = 0.2
 _FOOT_PAD_IN = 0.14
 _QR_IN = 0.95
 _FOOT_REM = 0.3 + 0.3 + 2 * 0.68 * 1.3
+_ORNAMENT_IN = 0.125  # the ornament's height under the heading
 
 # Type scale steps, tried in order until the certificate fits on one page: the root font size in
 # points and the gaps between sections in rem. A usual certificate fits at the first step; long
@@ -138,28 +142,95 @@ def _static_roots() -> list[Path]:
     return roots
 
 
+@dataclass(frozen=True)
+class StaticFile:
+    path: Path
+    version: tuple[int, int]  # its modification time (ns) and size when read
+    content: bytes
+    content_type: str
+
+
+_STATIC_FILES_KEPT = 16  # per thread; a certificate reads three
+
+
+def _file_version(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _static_configuration() -> tuple:
+    """What decides where a static file is found (a test, or a deploy, may change it)."""
+    return (
+        settings.STATIC_URL,
+        str(settings.STATIC_ROOT),
+        tuple(str(folder) for folder in getattr(settings, "STATICFILES_DIRS", ())),
+        tuple(settings.STATICFILES_FINDERS),
+        tuple(settings.INSTALLED_APPS),  # the apps' static folders
+    )
+
+
 class StaticFilesOnlyFetcher(URLFetcher):
     """A WeasyPrint URL fetcher that serves files found by the staticfiles finders, either under
     `static_base_url()` (or an absolute STATIC_URL) or as file: URLs inside a static folder, and
     raises `ForbiddenURL` for anything else. It has no network handler at all.
 
     With `fail_on_errors` (the default here) a refused address stops the rendering instead of
-    being skipped with a warning: the template is ours, so any other fetch is a bug."""
+    being skipped with a warning: the template is ours, so any other fetch is a bug.
 
-    def __init__(self, *, fail_on_errors: bool = True):
+    `generated` serves files the renderer made for this document (the QR code), by their exact
+    address: bytes in memory, never a path or a network address."""
+
+    def __init__(
+        self,
+        *,
+        fail_on_errors: bool = True,
+        generated: dict[str, tuple[bytes, str]] | None = None,
+    ):
         # Deliberately not URLFetcher.__init__, which installs urllib's HTTP, FTP and file
         # handlers: this opener has none, and `fetch` below never calls the base class's.
         OpenerDirector.__init__(self)
         self._fail_on_errors = fail_on_errors
         self._request = None
+        self._generated = dict(generated or {})
 
     def fetch(self, url, headers=None):
         """Serve `url` from the static folders; `ForbiddenURL` for any other address."""
+        if url in self._generated:
+            content, content_type = self._generated[url]
+            return URLFetcherResponse(url, content, {"Content-Type": content_type})
+        static = self.static_file(url)
+        return URLFetcherResponse(url, static.content, {"Content-Type": static.content_type})
+
+    def static_file(self, url: str) -> StaticFile:
+        """The static file `url` names, read; `ForbiddenURL` for any other address.
+
+        Each thread keeps the files it read (the stylesheet, the ornament, the watermark: every
+        certificate reads them) with where `resolve` found them and their size and time, and
+        serves them again while one look at the file shows them unchanged and the static folders
+        are configured as they were. Finding a file and checking where it lies takes a dozen
+        system calls; the look, one. Only files `resolve` allowed are kept."""
+        kept = getattr(_thread, "static_files", None)
+        if kept is None:
+            kept = _thread.static_files = OrderedDict()
+        key = (url, _static_configuration())
+        static = kept.get(key)
+        if static is not None:
+            try:
+                current = _file_version(static.path)
+            except OSError:
+                current = None
+            if current == static.version:
+                kept.move_to_end(key)
+                return static
         path = self.resolve(url)
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         if content_type.startswith("text/") or content_type == "image/svg+xml":
             content_type += "; charset=utf-8"
-        return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
+        version = _file_version(path)
+        static = kept[key] = StaticFile(path, version, path.read_bytes(), content_type)
+        while len(kept) > _STATIC_FILES_KEPT:
+            kept.popitem(last=False)
+        return static
 
     def resolve(self, url: str) -> Path:
         """The static file `url` names; `ForbiddenURL` for any other address."""
@@ -212,202 +283,12 @@ def thread_stylesheet(fetcher: URLFetcher) -> CSS:
     template's <style> block, which wins either way: it came after the link, and author rules
     beat user rules."""
     url = static_base_url() + STYLESHEET
-    stat = fetcher.resolve(url).stat()
-    key = (url, stat.st_mtime_ns, stat.st_size)
+    key = (url, fetcher.static_file(url).version)
     cached = getattr(_thread, "stylesheet", None)
     if cached is None or cached[0] != key:
         css = CSS(url=url, url_fetcher=fetcher, font_config=thread_font_config())
         cached = _thread.stylesheet = (key, css)
     return cached[1]
-
-
-# --- Drawing SVG paths --------------------------------------------------------------------------
-# WeasyPrint draws an SVG path by parsing its `d` text a command at a time, slowly: the QR code
-# (about 600 commands) and the sample watermark (an outlined line of text) took a quarter of a
-# certificate's rendering. `_draw_path` replaces its path drawer with one that writes the very
-# same PDF operators faster:
-# - a path drawn before (the ornament, the watermark: static files) has its operators replayed;
-# - a path of straight lines (the QR code) is read by `_draw_straight_path` in one pass.
-# Anything else goes to WeasyPrint's own drawer. courses/tests/test_certificate_render_cache.py
-# checks operator for operator that both give what WeasyPrint gives.
-
-_weasyprint_path = weasyprint_svg.TAGS["path"]
-# Paths made of numbers and path letters only: no unit, no percentage, so what is drawn depends
-# on the text alone, never on the font size or the viewport.
-_PLAIN_PATH = re.compile(r"[MmLlHhVvZzCcSsQqTtAa0-9.,+\-\s]*")
-# Straight lines with plain decimal numbers (no sign but minus, no exponent).
-_STRAIGHT_PATH = re.compile(r"(?:[\s,]*(?:[MmLlHhVvZz]|-?\d+(?:\.\d+)?))*[\s,]*")
-_STRAIGHT_TOKEN = re.compile(r"[MmLlHhVvZz]|-?\d+(?:\.\d+)?")
-_ARGUMENTS = {"M": 2, "L": 2, "H": 1, "V": 1, "Z": 0}
-_PATHS_KEPT = 32  # drawn paths replayed, per thread; a QR code is drawn once and dropped
-
-
-def _path_memory() -> tuple[OrderedDict, OrderedDict]:
-    """Per thread: the operators of paths drawn twice or more, and the paths seen once."""
-    memory = getattr(_thread, "paths", None)
-    if memory is None:
-        memory = _thread.paths = (OrderedDict(), OrderedDict())
-    return memory
-
-
-def _straight_commands(d: str) -> list[tuple[str, tuple[float, ...]]] | None:
-    """The commands of a path of straight lines, each repetition of a command spelt out as
-    WeasyPrint reads it (a moveto's extra pairs are linetos); None for any other path."""
-    if not _STRAIGHT_PATH.fullmatch(d):
-        return None
-    tokens = _STRAIGHT_TOKEN.findall(d)
-    if not tokens or tokens[0] not in "MmLlHhVvZz":
-        return None
-    commands = []
-    index = 0
-    while index < len(tokens):
-        letter = tokens[index]
-        index += 1
-        end = index
-        while end < len(tokens) and tokens[end][-1].isdigit():
-            end += 1
-        numbers = [float(token) for token in tokens[index:end]]
-        index = end
-        count = _ARGUMENTS[letter.upper()]
-        if count == 0:
-            if numbers:
-                return None
-            commands.append((letter, ()))
-            continue
-        if not numbers or len(numbers) % count:
-            return None
-        for start in range(0, len(numbers), count):
-            commands.append((letter, tuple(numbers[start : start + count])))
-            letter = {"m": "l", "M": "L"}.get(letter, letter)
-    return commands
-
-
-def _draw_straight_path(svg, node, commands) -> None:
-    """WeasyPrint's path drawer (weasyprint/svg/path.py) for straight lines, step for step: the
-    same operators and the same vertices (the points markers are drawn at)."""
-    stream = svg.stream
-    vertices = node.vertices
-    current = (0, 0)
-    stream.move_to(*current)
-    last = None
-    first = None
-    for letter, numbers in commands:
-        if last in (None, "z", "Z") and letter not in "mM":
-            vertices.append(current)
-            first = current
-        if last in (None, "m", "M", "z", "Z"):
-            first = None
-        if letter not in "mMzZ" and first is None:
-            first = current
-        old_x, old_y = current
-        if letter in "hH":
-            x = numbers[0] + old_x if letter == "h" else numbers[0]
-            angle = 0 if x > old_x else pi
-            vertices.append((pi - angle, angle))
-            stream.line_to(x, old_y)
-            current = x, old_y
-        elif letter in "vV":
-            y = numbers[0] + old_y if letter == "v" else numbers[0]
-            angle = pi / 2 if y > old_y else -pi / 2
-            vertices.append((pi - angle, angle))
-            stream.line_to(old_x, y)
-            current = old_x, y
-        elif letter in "lL":
-            x, y = numbers
-            if letter == "l":
-                x += old_x
-                y += old_y
-            angle = atan2(y - old_y, x - old_x)
-            vertices.append((pi - angle, angle))
-            stream.line_to(x, y)
-            current = x, y
-        elif letter in "mM":
-            x, y = numbers
-            if last and last not in "zZ":
-                vertices.append(None)
-            if letter == "m":
-                x += old_x
-                y += old_y
-            stream.move_to(x, y)
-            current = x, y
-        elif first:  # z, Z
-            vertices.append(None)
-            stream.close()
-            current = first
-        if letter not in "zZ":
-            vertices.append(current)
-        last = letter
-
-
-def _has_markers(node) -> bool:
-    """Whether the path has markers to draw at its vertices, read as WeasyPrint reads them
-    (svg/__init__.py, draw_markers). Without any, the vertices are never used."""
-    return bool(node.get("marker")) or any(
-        f"marker-{position}" in node.attrib for position in ("start", "mid", "end")
-    )
-
-
-def _draw_path(svg, node, font_size) -> None:
-    d = node.get("d", "")
-    plain = _PLAIN_PATH.fullmatch(d) is not None
-    markers = _has_markers(node)
-    drawn, seen = _path_memory()
-    if plain and d in drawn:
-        operators, points = drawn[d]
-        drawn.move_to_end(d)
-        svg.stream.stream.extend(operators)
-        if markers:
-            node.vertices.extend(points)
-        return
-    operators_from, points_from = len(svg.stream.stream), len(node.vertices)
-    commands = _straight_commands(d)
-    if commands is None:
-        _weasyprint_path(svg, node, font_size)
-    else:
-        _draw_straight_path(svg, node, commands)
-    points = list(node.vertices)[points_from:]
-    if not markers:
-        # Nothing is drawn at them: leave WeasyPrint's marker pass nothing to walk through
-        # (a QR code has some 1,300 vertices).
-        for _point in points:
-            node.vertices.pop()
-    if not plain:
-        return
-    if d in seen:  # drawn a second time: keep it for the next ones
-        del seen[d]
-        drawn[d] = (svg.stream.stream[operators_from:], points)
-        while len(drawn) > _PATHS_KEPT:
-            drawn.popitem(last=False)
-    else:
-        seen[d] = None
-        while len(seen) > _PATHS_KEPT:
-            seen.popitem(last=False)
-
-
-def install_path_drawing() -> None:
-    """Draw SVG paths with `_draw_path`. Idempotent."""
-    weasyprint_svg.TAGS["path"] = _draw_path
-
-
-install_path_drawing()
-
-
-@contextmanager
-def collector_paused():
-    """Pause Python's cyclic garbage collector while a PDF is drawn. A rendering makes some
-    hundred thousand objects that live until it ends; collected on the way, they are moved into
-    the older generations and make the collector walk the whole process (Django, the fonts)
-    again and again: about an eighth of a certificate's time. Paused, the rendering's garbage is
-    freed when it ends, most of it at once and its cycles by the next young collection. Nothing
-    is kept: only when the collector runs changes. A collector already off stays off."""
-    paused = gc.isenabled()
-    if paused:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _long_date(day: date) -> str:
@@ -420,14 +301,6 @@ def _hours_label(hours: Decimal) -> str:
 
 def _issued(record: CertificateRecord) -> datetime:
     return record.issued_at.astimezone(UTC)
-
-
-def _qr_svg(verify_url: str) -> str:
-    # segno writes only its own path data and the fixed title: verify_url never reaches the
-    # markup. The title is the figure's alternative text in the tagged PDF.
-    return segno.make(verify_url, error="m").svg_inline(
-        scale=1, border=4, dark="#000", omitsize=True, title=QR_TITLE
-    )
 
 
 def _size_class(text: str, steps: tuple[tuple[int, str], ...]) -> str:
@@ -487,12 +360,8 @@ def _context(record: CertificateRecord, verify_url: str, page: PageSize) -> dict
         "issued_date": _long_date(localtime(issued).date()),
         "issued_iso": issued.isoformat(),
         "verify_url": verify_url,
-        "qr_svg": mark_safe(_qr_svg(verify_url)),  # noqa: S308 segno's own SVG, no input text
-        "page_css_size": page.css,
-        "page_margin": f"{_PAGE_MARGIN_IN}in",
-        "page_border": f"{_PAGE_BORDER_IN}in",
-        "page_padding": f"{_PAGE_PADDING_IN}in",
-        "page_height_in": page.height_in,
+        "qr_url": QR_URL,
+        "qr_title": QR_TITLE,
         "name_class": _size_class(
             record.learner_name, ((90, "name-xxl"), (56, "name-xl"), (34, "name-l"))
         ),
@@ -505,29 +374,52 @@ def _context(record: CertificateRecord, verify_url: str, page: PageSize) -> dict
     }
 
 
-def _sizes(page_height_in: float, density: int) -> dict:
-    """The type size, the gaps and the two rows' heights (inches) for one density step. The
-    numbers go in as strings: the template must not localise them ("9,5pt" is no CSS)."""
+def _sizes(page: PageSize, density: int) -> str:
+    """The page, the type size, the gaps and the two rows' heights for one density step, as CSS
+    (numbers written here, never localised: "9,5pt" is no CSS)."""
     font_pt, gap = _DENSITIES[density]
     rem_in = font_pt / 72
     frame = 2 * (_PAGE_MARGIN_IN + _PAGE_BORDER_IN + _PAGE_PADDING_IN + _SHEET_BORDER_IN)
     # The foot: the QR code, then the contact line (room for two lines), as in certificate.css.
     foot = _QR_IN + _FOOT_REM * rem_in
-    body = page_height_in - frame - _BODY_PAD_IN - _FOOT_PAD_IN - foot - 0.02  # 0.02: rounding
-    return {
-        "font_pt": f"{font_pt:g}",
-        "gap": f"{gap:g}",
-        "foot_height": f"{foot:.3f}in",
-        "body_height": f"{body:.3f}in",
-    }
-
-
-def _render_document(context: dict, density: int, fetcher: URLFetcher):
-    sizes = _sizes(context["page_height_in"], density)
-    html = render_to_string(TEMPLATE, {**context, **sizes})
-    return HTML(string=html, base_url=static_base_url(), url_fetcher=fetcher).render(
-        font_config=thread_font_config(), stylesheets=[thread_stylesheet(fetcher)], **PDF_OPTIONS
+    body = page.height_in - frame - _BODY_PAD_IN - _FOOT_PAD_IN - foot - 0.02  # 0.02: rounding
+    # Room under the heading for the ornament, its background: 0.35rem, then 0.125in.
+    heading_padding = 0.35 * font_pt + _ORNAMENT_IN * 72
+    return (
+        f"@page {{ size: {page.css}; margin: {_PAGE_MARGIN_IN}in;"
+        f" border: {_PAGE_BORDER_IN}in solid #1f3a5f; padding: {_PAGE_PADDING_IN}in }}\n"
+        f"html {{ font-size: {font_pt:g}pt }}\n"
+        f".gap {{ margin-top: {gap:g}rem }}\n"
+        f".heading {{ padding-bottom: {heading_padding:.2f}pt }}\n"
+        f".body-cell {{ height: {body:.3f}in }}\n"
+        f".foot-cell {{ height: {foot:.3f}in }}\n"
     )
+
+
+def thread_sizes_stylesheet(page: PageSize, density: int) -> CSS:
+    """`_sizes` parsed, once per thread for each page size and density step (fourteen at most).
+    Applied after certificate.css, in the same origin."""
+    kept = getattr(_thread, "sizes_stylesheets", None)
+    if kept is None:
+        kept = _thread.sizes_stylesheets = {}
+    key = (page, density)
+    if key not in kept:
+        kept[key] = CSS(string=_sizes(page, density), font_config=thread_font_config())
+    return kept[key]
+
+
+def _render_document(context: dict, page: PageSize, density: int, fetcher: URLFetcher):
+    html = render_to_string(TEMPLATE, context)
+    stylesheets = [thread_stylesheet(fetcher), thread_sizes_stylesheet(page, density)]
+    return pdf_engine.parsed_document(html, fetcher, static_base_url()).render(
+        font_config=thread_font_config(), stylesheets=stylesheets, **PDF_OPTIONS
+    )
+
+
+def certificate_fetcher(verify_url: str) -> StaticFilesOnlyFetcher:
+    """The fetcher of one certificate: the static files, and its QR code (an image with a pixel
+    per module, drawn unsmoothed) at `QR_URL`."""
+    return StaticFilesOnlyFetcher(generated={QR_URL: (qr.png(qr.qr_code(verify_url)), "image/png")})
 
 
 def _fits(document) -> bool:
@@ -582,7 +474,7 @@ def render_certificate_pdf(
     if not isinstance(record, CertificateRecord):
         record = CertificateRecord.from_snapshot(record)
     page = _page_size(page_size)
-    with collector_paused():
+    with pdf_engine.collector_paused(), pdf_engine.styles_reused():
         return _render(record, verify_url, page, credential_jwt)
 
 
@@ -590,11 +482,11 @@ def _render(
     record: CertificateRecord, verify_url: str, page: PageSize, credential_jwt: str | None = None
 ) -> bytes:
     context = _context(record, verify_url, page)
-    fetcher = StaticFilesOnlyFetcher()
+    fetcher = certificate_fetcher(verify_url)
     # Several long statements never fit in the largest type: skip the renders bound to fail.
     start = min(max(len(context["approvals"]) - 2, 0), 2)
     for density in range(start, len(_DENSITIES)):
-        document = _render_document(context, density, fetcher)
+        document = _render_document(context, page, density, fetcher)
         if _fits(document):
             break
     else:
@@ -628,13 +520,20 @@ def _render(
                 url_fetcher=fetcher,
             )
         )
-    return document.write_pdf(**PDF_OPTIONS, attachments=attachments, finisher=pdf_tagging.finish)
+    return document.write_pdf(**PDF_OPTIONS, attachments=attachments, finisher=_finish)
+
+
+def _finish(document, pdf: pydyf.PDF) -> None:
+    """The certificate's `write_pdf` finisher: the tagging's, then the file written with each
+    object serialised once (`pdf_engine.serialise_once_when_written`)."""
+    pdf_tagging.finish(document, pdf)
+    pdf_engine.serialise_once_when_written(pdf)
 
 
 def minimal_pdf() -> bytes:
     """A one-page WeasyPrint document with one line of text, rendered the same way: the
     baseline benchmarks compare against."""
-    with collector_paused():
+    with pdf_engine.collector_paused():
         return _minimal_pdf()
 
 

@@ -15,10 +15,10 @@ from courses.services import golive, pdf_tagging
 from courses.services.certificate_pdf import (
     PDF_OPTIONS,
     StaticFilesOnlyFetcher,
-    collector_paused,
     static_base_url,
     thread_font_config,
 )
+from courses.services.pdf_engine import collector_paused
 
 
 def render_transcript_pdf(*, user: User) -> bytes:

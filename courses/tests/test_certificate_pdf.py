@@ -24,13 +24,22 @@ import pytest
 from django.conf import settings
 from pypdf import PdfReader
 from weasyprint import HTML
+from weasyprint.formatting_structure import boxes
 from weasyprint.urls import FatalURLFetchingError
 
 from ceu.testing.services import in_ci
+from courses.credentials_record import CertificateRecord
+from courses.services import qr
 from courses.services.certificate_pdf import (
+    _DENSITIES,
+    QR_URL,
     ForbiddenURL,
     StaticFilesOnlyFetcher,
+    _context,
     _fits,
+    _page_size,
+    _render_document,
+    certificate_fetcher,
     minimal_pdf,
     render_certificate_pdf,
     static_base_url,
@@ -624,3 +633,46 @@ def test_fetcher_serves_the_static_files():
     image = fetcher(ornament.as_uri())
     assert image.content_type == "image/svg+xml"
     assert image.read().startswith(b"<svg")
+
+
+def test_a_file_made_for_one_certificate_is_served_by_its_own_fetcher_only():
+    """The QR code is made in memory for each certificate and served at its reserved address by
+    that certificate's fetcher; any other fetcher refuses the address, and the certificate's
+    fetcher still refuses everything but static files."""
+    fetcher = certificate_fetcher(VERIFY_URL)
+    served = fetcher(QR_URL)
+    assert served.content_type == "image/png"
+    assert served.read() == qr.png(qr.qr_code(VERIFY_URL))
+    with pytest.raises(ForbiddenURL):
+        StaticFilesOnlyFetcher()(QR_URL)
+    for url in (QR_URL + "?x", QR_URL.replace("qr-code", "other"), "https://example.org/x.png"):
+        with pytest.raises(ForbiddenURL):
+            fetcher(url)
+
+
+# --- The sample banner ----------------------------------------------------------------------------
+
+
+def _boxes(box):
+    yield box
+    for child in getattr(box, "children", ()):
+        yield from _boxes(child)
+
+
+@pytest.mark.parametrize("density", range(len(_DENSITIES)))
+def test_the_sample_banner_frames_its_one_line_of_text(density):
+    """The banner is as wide as its text at a width measured once (a shrink-to-fit box costs a
+    second layout): at every type size its text keeps to one line that fills the frame, give or
+    take a little."""
+    page = _page_size("letter")
+    context = _context(CertificateRecord.from_snapshot(snapshot()), VERIFY_URL, page)
+    document = _render_document(context, page, density, certificate_fetcher(VERIFY_URL))
+    (banner,) = [
+        box
+        for box in _boxes(document.pages[0]._page_box)
+        if isinstance(box, boxes.BlockBox) and "sample-banner" in (box.element.get("class") or "")
+    ]
+    (line,) = banner.children
+    text_width = sum(child.margin_width() for child in line.children)
+    em = banner.style["font_size"]
+    assert banner.width - 0.5 * em < text_width <= banner.width

@@ -1,38 +1,45 @@
-"""What the certificate renderer keeps between renders in a worker (the parsed stylesheet, the
-operators of SVG paths drawn before) never shows in another certificate: a certificate rendered
-after a run of others is byte for byte the one a fresh worker renders, a changed stylesheet is
-read again, and the faster path drawer writes exactly what WeasyPrint's writes. Also: the task
-that renders a certificate e-mails it, and hands a refused message to the e-mail task."""
+"""What the certificate renderer keeps between renders in a worker (the parsed stylesheets, the
+operators of SVG paths drawn before, the values of computed styles) never shows in another
+certificate: a certificate rendered after a run of others is byte for byte the one a fresh
+worker renders, a changed stylesheet is read again, and the faster path drawer writes exactly
+what WeasyPrint's writes. Its shortcuts make the very file WeasyPrint's own ways make: the
+template read by the XML parser, each object of the file serialised once. Also: the task that
+renders a certificate e-mails it, and hands a refused message to the e-mail task."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import gc
 import io
 import re
 import shutil
 import subprocess
+import zlib
 from collections import deque
 from pathlib import Path
 
 import pydyf
 import pytest
+import segno
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
 from django.utils import timezone
 from pypdf import PdfReader
+from weasyprint import HTML
 from weasyprint.svg import SVG
 
 from accounts.tests.factories import LicenceFactory
-from courses.services import certificate_pdf
-from courses.services.certificate_pdf import (
+from courses.services import certificate_pdf, pdf_engine
+from courses.services.certificate_pdf import render_certificate_pdf
+from courses.services.pdf_engine import (
     _draw_path,
     _draw_straight_path,
     _straight_commands,
     _weasyprint_path,
     collector_paused,
-    render_certificate_pdf,
 )
+from courses.services.pdf_tagging import finish
 from courses.tests.factories import (
     AccreditorFactory,
     ApprovalFactory,
@@ -53,6 +60,7 @@ STATIC = Path(__file__).resolve().parents[1] / "static" / "courses" / "pdf"
 def fresh_worker() -> None:
     """Forget everything the renderer keeps per thread, as in a worker just started."""
     certificate_pdf._thread.__dict__.clear()
+    pdf_engine._thread.__dict__.clear()
 
 
 def verify_url(code: str) -> str:
@@ -70,7 +78,9 @@ def render(data: dict, url: str, page_size: str = "letter") -> bytes:
 # --- Nothing carries over from one certificate to the next ----------------------------------------
 
 # Certificates that use each thing kept: the watermark (a sample), the QR code, a second density
-# step (a long name on A4), fonts for another script.
+# step (a long name on A4), fonts for another script, styles of other elements (a certificate of
+# attendance, one approval, no licence). No emoji: WeasyPrint stamps the emoji font it rewrites
+# with the time it wrote it, so two renders a second apart differ there whatever was kept.
 TARGETS = {
     "sample": (*certificate("CEU-AAAA-BBBB-CCCC-DDDD"), "letter"),
     "configured": (
@@ -83,6 +93,22 @@ TARGETS = {
         "a4",
     ),
     "arabic": (*certificate("CEU-PPPP-QQQQ-RRRR-SSSS", learner_name="محمد الأحمد"), "letter"),
+    "attendance": (
+        *certificate("CEU-ZZZZ-YYYY-XXXX-WWWW", kind="attendance", ce_hours="0", approvals=[]),
+        "letter",
+    ),
+    "hebrew-one-approval-a4": (
+        configured(
+            snapshot(
+                code="CEU-2222-3333-4444-5555",
+                learner_name="שרה כהן",
+                licences=[],
+                approvals=snapshot()["approvals"][:1],
+            )
+        ),
+        verify_url("CEU-2222-3333-4444-5555"),
+        "a4",
+    ),
 }
 
 
@@ -157,12 +183,128 @@ def test_a_changed_stylesheet_is_read_again(tmp_path, settings):
     data, url = certificate("CEU-7K3M-Q9XZ-4T2P-HW8C")
 
     before = PdfReader(io.BytesIO(render(data, url))).pages[0].extract_text()
+    render(data, url)  # its styles' values kept twice over
     with (folder / "certificate.css").open("a") as stylesheet:
         stylesheet.write('\n.heading::after { content: " (restyled)"; }\n')
+        # A property of an element whose computed values were kept: the new rule shows.
+        stylesheet.write(".provider { text-transform: uppercase; }\n")
     after = PdfReader(io.BytesIO(render(data, url))).pages[0].extract_text()
 
     assert "(restyled)" not in before
     assert "(restyled)" in after
+    assert "SAMPLE CE PROVIDER (DEMO)" not in before
+    assert "SAMPLE CE PROVIDER (DEMO)" in after
+
+
+# --- Shortcuts that make the very file WeasyPrint makes -------------------------------------------
+
+
+def test_the_styles_kept_are_bounded_and_only_kept_while_rendering(monkeypatch):
+    fresh_worker()
+    render(*certificate("CEU-7K3M-Q9XZ-4T2P-HW8C"))
+    kept = pdf_engine._kept_styles()
+    assert 0 < len(kept) <= pdf_engine._STYLES_KEPT
+    assert pdf_engine._thread.style_records is None  # other documents keep nothing
+    # Every element's style has a key (its background layers included): a second certificate
+    # finds each kept, and keeps nothing more.
+    count = len(kept)
+    records = []
+    original = pdf_engine._ReusingStyleFor.__init__
+
+    def recorded(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        records.extend(pdf_engine._thread.style_records)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pdf_engine._ReusingStyleFor, "__init__", recorded)
+        render(*certificate("CEU-7K3M-Q9XZ-4T2P-BBBB"))
+    assert records
+    assert all(key in kept for key, _style in records)
+    assert len(pdf_engine._kept_styles()) == count
+    monkeypatch.setattr(pdf_engine, "_STYLES_KEPT", 10)
+    render(*certificate("CEU-7K3M-Q9XZ-4T2P-AAAA", learner_name="王小明"))
+    assert len(pdf_engine._kept_styles()) == 10
+
+
+@pytest.mark.parametrize("key", ["sample", "long-name-a4", "hebrew-one-approval-a4"])
+def test_styles_started_from_kept_values_draw_the_same_file(key, monkeypatch):
+    """The same certificate with its styles computed from scratch, and started from the values
+    of a first render: the same bytes (a value kept wrongly would show in the drawing)."""
+    data, url, page_size = TARGETS[key]
+    fresh_worker()
+    monkeypatch.setattr(pdf_engine, "styles_reused", contextlib.nullcontext)
+    from_scratch = [render(data, url, page_size) for _ in range(2)]
+    monkeypatch.undo()
+    fresh_worker()
+    started = [render(data, url, page_size) for _ in range(3)]
+    assert from_scratch[0] == from_scratch[1]  # the control: nothing else differs
+    assert started == [from_scratch[0]] * 3
+    assert pdf_engine._kept_styles()
+
+
+def test_a_style_key_tells_a_list_from_a_tuple():
+    frozen = pdf_engine._frozen
+    assert frozen([("url", "a.svg")]) != frozen((("url", "a.svg"),))
+    assert frozen({"a": [1]}) != frozen((("a", (1,)),))
+    assert hash(frozen([("left", 0), ["x"]])) == hash(frozen([("left", 0), ["x"]]))
+
+
+def test_each_object_is_serialised_once_into_the_very_file_pydyf_writes(monkeypatch):
+    """pydyf alone compresses each stream twice (once to write it, once to hash the file for its
+    identifier); the certificate's write compresses each once, and the file is the same."""
+    data, url = certificate("CEU-7K3M-Q9XZ-4T2P-HW8C")
+    render(data, url)  # fonts loaded, stylesheets parsed
+    compressions = []
+    compressobj = zlib.compressobj
+
+    def counted(*args, **kwargs):
+        compressions.append(True)
+        return compressobj(*args, **kwargs)
+
+    monkeypatch.setattr(zlib, "compressobj", counted)
+    once = render(data, url)
+    once_count = len(compressions)
+    assert pdf_engine._thread.serialised is None  # pydyf elsewhere works as it always has
+    compressions.clear()
+    monkeypatch.setattr(certificate_pdf, "_finish", finish)  # pydyf's own write
+    assert render(data, url) == once
+    assert once_count < len(compressions) <= 2 * once_count
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Zoë Ramírez-Núñez",
+        "محمد الأحمد",
+        "<b>Kim</b> & \"Lee\" 'O'Neil'",
+        "Tab\tbetween",  # a tab, kept by HTML in an attribute, made a space by XML
+        "Bell\x07ringer",  # a character XML does not allow
+    ],
+)
+def test_the_template_reads_into_the_tree_weasyprints_parser_builds(name, monkeypatch):
+    data, url = certificate("CEU-7K3M-Q9XZ-4T2P-HW8C", learner_name=name)
+    read = render(data, url)
+    monkeypatch.setattr(
+        pdf_engine,
+        "parsed_document",
+        lambda markup, fetcher, base_url: HTML(
+            string=markup, base_url=base_url, url_fetcher=fetcher
+        ),
+    )
+    assert render(data, url) == read
+
+
+def test_a_usual_certificate_is_read_by_the_xml_parser(monkeypatch):
+    parsed = []
+    original = pdf_engine._ParsedHTML.__init__
+
+    def spy(self, *args, **kwargs):
+        parsed.append(True)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(pdf_engine._ParsedHTML, "__init__", spy)
+    render(*certificate("CEU-7K3M-Q9XZ-4T2P-HW8C"))
+    assert parsed == [True]
 
 
 # --- The path drawer ------------------------------------------------------------------------------
@@ -198,7 +340,9 @@ def drawn(drawer, d: str, font_size: float = 16, **attributes) -> tuple[list, li
 
 
 def qr_path(url: str) -> str:
-    return re.search(r' d="([^"]+)"', certificate_pdf._qr_svg(url)).group(1)
+    """A QR code as one SVG path of straight lines: a long path the drawer must get right."""
+    svg = segno.make(url, error="m").svg_inline(scale=1, border=4, omitsize=True)
+    return re.search(r' d="([^"]+)"', svg).group(1)
 
 
 STRAIGHT_PATHS = [
@@ -271,9 +415,9 @@ def test_the_paths_kept_are_bounded():
         d = f"M0 0 L{index} 1"
         drawn(_draw_path, d)
         drawn(_draw_path, d)
-    kept, seen = certificate_pdf._path_memory()
-    assert len(kept) <= certificate_pdf._PATHS_KEPT
-    assert len(seen) <= certificate_pdf._PATHS_KEPT
+    kept, seen = pdf_engine._path_memory()
+    assert len(kept) <= pdf_engine._PATHS_KEPT
+    assert len(seen) <= pdf_engine._PATHS_KEPT
 
 
 # --- The collector --------------------------------------------------------------------------------
