@@ -1,6 +1,8 @@
 """Issue N certificates and let two Celery workers on Redis render and e-mail them, on a
 throwaway PostgreSQL; beside it, as the baseline, N no-op health-check tasks through the same two
-workers. Prints both throughputs, and each worker's resident memory (RSS) before and after.
+workers. Prints both throughputs, the CPU time per certificate (the workers', and this process's:
+issuing and the mail server), which other load on the machine inflates far less than the wall
+time, and each worker's resident memory (RSS) before and after.
 
     .venv/bin/python bench/issue_throughput.py [--count 1000]
 
@@ -56,12 +58,16 @@ def mail_server():
 
 
 def worker_settings(workdir: Path, smtp_port: int) -> str:
-    """A settings module for the workers: the test settings, e-mail over SMTP to `smtp_port`."""
+    """A settings module for the workers: the test settings, e-mail over SMTP to `smtp_port`,
+    and database connections kept between tasks as production keeps them
+    (ceu/settings/production.py), where the test settings open one per task."""
     (workdir / "bench_worker_settings.py").write_text(
         "from ceu.settings.test import *  # noqa: F403\n"
         'EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"\n'
         f'EMAIL_HOST = "127.0.0.1"\nEMAIL_PORT = {smtp_port}\n'
         'EMAIL_USE_TLS = EMAIL_USE_SSL = False\nEMAIL_HOST_USER = EMAIL_HOST_PASSWORD = ""\n'
+        'DATABASES["default"]["CONN_MAX_AGE"] = 60  # noqa: F405\n'
+        'DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # noqa: F405\n'
     )
     return "bench_worker_settings"
 
@@ -72,6 +78,14 @@ def rss_mb(pid: int) -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (/proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        # The command name may hold spaces: the fields counted from its closing parenthesis.
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_until_emailed(timeout: float) -> None:
@@ -168,11 +182,13 @@ def main() -> None:
 
         from ceu.tasks import health_check
 
+        baseline_cpu = [cpu_seconds(worker.pid) for worker in workers]
         start = time.perf_counter()
         results = [health_check.delay() for _index in range(args.count)]
         for result in results:
             result.get(timeout=600)
         baseline = time.perf_counter() - start
+        baseline_cpu = sum(cpu_seconds(w.pid) for w in workers) - sum(baseline_cpu)
 
         from courses.models import Certificate
         from courses.services.credentials import issue_certificate
@@ -182,6 +198,10 @@ def main() -> None:
             issue_certificate(enrollment=enrollment)
         wait_until_emailed(timeout=600)
         rss_before = [rss_mb(worker.pid) for worker in workers]
+        # CPU time, which the machine's other load does not inflate as it does the wall time:
+        # the workers', and this process's (issuing, and the mail server's thread).
+        cpu_before = [cpu_seconds(worker.pid) for worker in workers]
+        main_before = cpu_seconds(os.getpid())
 
         start = time.perf_counter()
         for enrollment in enrollments[warm_up:]:
@@ -190,6 +210,12 @@ def main() -> None:
         wait_until_emailed(timeout=1800)
         total = time.perf_counter() - start
         rss_after = [rss_mb(worker.pid) for worker in workers]
+        worker_cpu = sum(cpu_seconds(w.pid) for w in workers) - sum(cpu_before)
+        main_cpu = cpu_seconds(os.getpid()) - main_before
+        failures = sum(
+            (workdir / f"worker{index}.log").read_text(errors="replace").count("Traceback")
+            for index in range(args.workers)
+        )
         rendered = Certificate.objects.exclude(pdf_sha256="").count() - warm_up
         deadline = time.monotonic() + 30
         while mail.received < args.count + warm_up and time.monotonic() < deadline:
@@ -198,12 +224,18 @@ def main() -> None:
 
     print(
         f"{args.count} health-check tasks through {args.workers} workers: "
-        f"{baseline:6.1f} s  ({args.count / baseline:7.1f} tasks/s)   <- baseline"
+        f"{baseline:6.1f} s  ({args.count / baseline:7.1f} tasks/s)   <- baseline; "
+        f"{baseline_cpu / args.count * 1000:.1f} ms of the workers' CPU per task"
     )
     print(
         f"{args.count} certificates issued in {issued:.1f} s, rendered and e-mailed by "
         f"{args.workers} workers in {total:6.1f} s  ({rendered / total:7.1f} certificates/s); "
         f"{received} e-mails received over SMTP, {mail.with_pdf - warm_up} with the PDF"
+    )
+    print(
+        f"CPU per certificate: {worker_cpu / args.count * 1000:.1f} ms in the workers, "
+        f"{main_cpu / args.count * 1000:.1f} ms in this process (issuing, and the mail server); "
+        f"{failures} tracebacks in the workers' logs"
     )
     for index, (before, after) in enumerate(zip(rss_before, rss_after, strict=True)):
         print(

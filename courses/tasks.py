@@ -19,11 +19,11 @@ from courses.services import credentials, reengagement, renewals, upkeep
 )
 def render_certificate(certificate_id: int) -> str:
     """Render and store the certificate's PDF, then e-mail it to the learner."""
-    certificate = credentials.render_and_store(certificate_id=certificate_id)
     # Sent from here rather than from a task of its own: half the broker round trips, database
-    # connections and row locks per certificate. A refused message is handed to the e-mail task
-    # (or, the broker gone too, left to the scheduled sweep), not retried as a render.
-    credentials.send_rendered(certificate_id)
+    # connections and row locks per certificate, and the PDF attached as written rather than
+    # read back. A refused message is handed to the e-mail task (or, the broker gone too, left
+    # to the scheduled sweep), not retried as a render.
+    certificate = credentials.render_and_send(certificate_id)
     return certificate.pdf_sha256
 
 

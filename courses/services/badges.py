@@ -223,11 +223,19 @@ def build_credential(
 # --- Issuing ------------------------------------------------------------------------------------
 
 
+def _issued_credential(certificate: Certificate) -> OpenBadgeCredential | None:
+    """The certificate's credential if it has one: from the certificate where it was fetched
+    with it (select_related("open_badge")), else read."""
+    if Certificate.open_badge.is_cached(certificate):
+        return getattr(certificate, "open_badge", None)
+    return OpenBadgeCredential.objects.filter(certificate_id=certificate.pk).first()
+
+
 def issue_credential(certificate: Certificate) -> OpenBadgeCredential:
     """The certificate's credential, issued and signed the first time it is asked for (at
     render, or when first fetched), then always the same. A certificate already revoked or
     replaced gets its bit set at once. SigningKeyError where no key is configured."""
-    existing = OpenBadgeCredential.objects.filter(certificate_id=certificate.pk).first()
+    existing = _issued_credential(certificate)
     if existing is not None:
         return existing
     key = signing_keys.credential_key()

@@ -4,13 +4,14 @@ deletes anything."""
 
 import hashlib
 import logging
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -30,10 +31,13 @@ from courses.models import (
     Certificate,
     CertificateEvent,
     CertificateStatus,
+    Course,
+    CourseApproval,
     Enrollment,
 )
 from courses.selectors import (
     approvals_serving,
+    cached_content,
     current_approvals,
     current_provider,
     with_board_rules,
@@ -64,17 +68,8 @@ def record_at_issue(enrollment: Enrollment, *, code: str, issued_at: datetime) -
     user = enrollment.user
     completed_on = timezone.localdate(enrollment.completed_at)
     licences = with_board_rules(user.licences.all())
-    serving = approvals_serving(
-        current_approvals(today=completed_on)
-        .filter(course=course)
-        .select_related("accreditor")
-        .prefetch_related("accreditor__professions", "subjects")
-        .order_by("accreditor__short_name", "pk"),
-        licences,
-    )
-    # A board counts subject hours only where both the course teaches the subject and the
-    # approval covers it.
-    course_subjects = {subject.slug for subject in course.subjects.all()} if serving else set()
+    approvals, course_subjects = course_credit(course, completed_on)
+    serving = approvals_serving(approvals, licences)
     kind = CertificateKind.CREDIT if serving else CertificateKind.ATTENDANCE
     # Credit is never more than an approval grants.
     ce_hours = min(course.ce_hours, max(a.hours for a in serving)) if serving else Decimal(0)
@@ -135,6 +130,31 @@ def record_at_issue(enrollment: Enrollment, *, code: str, issued_at: datetime) -
     )
 
 
+def course_credit(course: Course, day: date) -> tuple[list[CourseApproval], frozenset[str]]:
+    """The course's approvals current on `day` (accreditor, its professions and the subjects
+    each covers at hand), in the order a certificate prints them, and the slugs of the subjects
+    the course teaches: a board counts subject hours only where both the course teaches the
+    subject and the approval covers it. The same for everyone who completes the course that
+    day, so read from the catalog's cache while the content version stands: saving a course,
+    approval, accreditor, profession or subject (or their links) replaces the version at once
+    and again on commit, so a certificate never prints what was there before a change."""
+
+    def build(_values) -> tuple[list[CourseApproval], frozenset[str]]:
+        approvals = list(
+            current_approvals(today=day)
+            .filter(course=course)
+            .select_related("accreditor")
+            .prefetch_related("accreditor__professions", "subjects")
+            .order_by("accreditor__short_name", "pk")
+        )
+        # Only credit carries subjects: a course without approvals needs no query for them.
+        subjects = course.subjects.values_list("slug", flat=True) if approvals else ()
+        return approvals, frozenset(subjects)
+
+    key = f"issue-credit:{course.pk}:{day.isoformat()}"
+    return cached_content({"credit": (key, build)}, per_language=False)["credit"]
+
+
 def _create(enrollment: Enrollment, *, actor: User | None, kind: str, detail: str = ""):
     issued_at = timezone.now()
     code = new_code()
@@ -163,13 +183,14 @@ def _queue_render(certificate_id: int) -> None:
         logger.exception("Certificate %s was issued but not queued for rendering", certificate_id)
 
 
-def send_rendered(certificate_id: int) -> None:
+def send_rendered(certificate_id: int, *, pdf: bytes | None = None) -> None:
     """E-mail a certificate from the task that has just rendered it: one task per certificate
     instead of a second one queued behind it. Should sending fail (the mail server down), the
     e-mail task takes it over with its own retries, and the scheduled sweep after that;
-    `email_certificate` sends it once whichever gets there first."""
+    `email_certificate` sends it once whichever gets there first. `pdf`: the file just stored,
+    attached if it is still the one on record."""
     try:
-        email_certificate(certificate_id=certificate_id)
+        email_certificate(certificate_id=certificate_id, pdf=pdf)
     except Exception:
         logger.warning("Certificate %s was not e-mailed at once; queued", certificate_id)
         queue_email(certificate_id)
@@ -384,11 +405,25 @@ def reissue_certificate(
 
 def render_and_store(*, certificate_id: int) -> Certificate:
     """Render the PDF once and keep it with its SHA-256; a second run leaves the stored file."""
+    return _render_and_store(certificate_id)[0]
+
+
+def render_and_send(certificate_id: int) -> Certificate:
+    """The render task's work: render and store the PDF (`render_and_store`), then e-mail it
+    (`send_rendered`) with the bytes just written rather than read back from the storage."""
+    certificate, pdf = _render_and_store(certificate_id)
+    send_rendered(certificate_id, pdf=pdf)
+    return certificate
+
+
+def _render_and_store(certificate_id: int) -> tuple[Certificate, bytes | None]:
+    """The certificate, and the PDF this call stored (None where it was rendered already)."""
     from courses.services.certificate_pdf import render_certificate_pdf
 
-    certificate = Certificate.objects.get(pk=certificate_id)
+    # With its credential where it has one: issuing it at render asks nothing more then.
+    certificate = Certificate.objects.select_related("open_badge").get(pk=certificate_id)
     if certificate.is_rendered:
-        return certificate
+        return certificate, None
     record = record_of(certificate)
     pdf = render_certificate_pdf(
         record,
@@ -400,9 +435,15 @@ def render_and_store(*, certificate_id: int) -> Certificate:
     pdf = _signed(pdf, record)
     digest = hashlib.sha256(pdf).hexdigest()
     with transaction.atomic():
-        certificate = Certificate.objects.select_for_update().get(pk=certificate_id)
+        # With its enrollment (not locked): saving tells the learner's pages, which need no
+        # query for whose they are.
+        certificate = (
+            Certificate.objects.select_for_update(of=("self",))
+            .select_related("enrollment")
+            .get(pk=certificate_id)
+        )
         if certificate.is_rendered:
-            return certificate
+            return certificate, None
         name = f"{certificate.code}.pdf"
         if certificate.pdf:
             certificate.pdf.delete(save=False)
@@ -419,7 +460,7 @@ def render_and_store(*, certificate_id: int) -> Certificate:
         CertificateEvent.objects.create(
             certificate=certificate, kind=CertificateEvent.Kind.RENDERED, detail=digest
         )
-    return certificate
+    return certificate, pdf
 
 
 def _signed(pdf: bytes, record) -> bytes:
@@ -439,14 +480,27 @@ def _signed(pdf: bytes, record) -> bytes:
 
 
 @transaction.atomic
-def email_certificate(*, certificate_id: int, force: bool = False) -> bool:
+def email_certificate(
+    *, certificate_id: int, force: bool = False, pdf: bytes | None = None
+) -> bool:
     """Send the learner their certificate with the PDF attached, once (or again when asked).
     Only a valid certificate is ever sent: a revoked or replaced one is not a credential.
     The row is locked while the message goes, so a retried task and the scheduled sweep
-    running at once send it once; a refused message records nothing and is tried again."""
+    running at once send it once; a refused message records nothing and is tried again.
+    `pdf`, the file as the caller has it in hand, is attached only if its SHA-256 is the one
+    on record; otherwise the stored file is read."""
     certificate = (
         Certificate.objects.select_for_update(of=("self",))
         .select_related("enrollment__user")
+        .annotate(
+            # A reissued certificate names the code it replaces: the learner may have filed
+            # that one. Read with the row, not after it (one at most: superseded_by is unique).
+            replaces_code=Subquery(
+                Certificate.objects.filter(superseded_by=OuterRef("pk"))
+                .exclude(pk=OuterRef("pk"))
+                .values("code")[:1]
+            )
+        )
         .get(pk=certificate_id)
     )
     if certificate.status != CertificateStatus.VALID or certificate.superseded_by_id is not None:
@@ -457,11 +511,7 @@ def email_certificate(*, certificate_id: int, force: bool = False) -> bool:
     context = {
         "certificate": certificate,
         "record": record_of(certificate),
-        # A reissued certificate names the code it replaces: the learner may have filed that one.
-        "replaces": Certificate.objects.filter(superseded_by=certificate)
-        .exclude(pk=certificate.pk)
-        .values_list("code", flat=True)
-        .first(),
+        "replaces": certificate.replaces_code,
         "user": user,
         "verify_url": verify_url(certificate.code),
         "licences_url": _site_url("accounts:licence_list"),
@@ -475,8 +525,10 @@ def email_certificate(*, certificate_id: int, force: bool = False) -> bool:
     message.attach_alternative(
         render_to_string("emails/certificate_message.html", context), "text/html"
     )
-    with certificate.pdf.open("rb") as pdf:
-        message.attach(f"{certificate.code}.pdf", pdf.read(), "application/pdf")
+    if pdf is None or hashlib.sha256(pdf).hexdigest() != certificate.pdf_sha256:
+        with certificate.pdf.open("rb") as stored:
+            pdf = stored.read()
+    message.attach(f"{certificate.code}.pdf", pdf, "application/pdf")
     message.send()
     Certificate.objects.filter(pk=certificate.pk).update(emailed_at=timezone.now())
     caching.learner_changed(user.pk)

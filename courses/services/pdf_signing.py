@@ -23,17 +23,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
+from asn1crypto import parser as asn1_parser
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 from django.conf import settings
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import fields, signers, timestamps
@@ -45,6 +49,8 @@ from pyhanko_certvalidator import ValidationContext
 
 from courses.models import DocumentSigningCertificate
 from courses.services import signing_keys
+
+logger = logging.getLogger(__name__)
 
 SIGNATURE_FIELD = "ProviderSignature"
 DEFAULT_REASON = "Certificate of completion issued by the provider"
@@ -97,9 +103,32 @@ def common_name(certificate: x509.Certificate) -> str:
 
 
 def document_signer() -> DocumentSigner:
-    """The configured key and certificate (signing_keys.document_signing_files), read now: a
-    rotated key is used from the next signature on. SigningKeyError where none is configured."""
+    """The configured key and certificate (signing_keys.document_signing_files), as the files
+    stand now: a rotated key is used from the next signature on. SigningKeyError where none is
+    configured."""
     key_path, cert_path = signing_keys.document_signing_files()
+    try:
+        key_stat, cert_stat = key_path.stat(), cert_path.stat()
+    except OSError as error:
+        raise signing_keys.SigningKeyError(
+            f"The document-signing key {key_path} or certificate {cert_path} cannot be read: "
+            f"{error}"
+        ) from None
+    # Read once per process while the files are the same ones (a key replaced in place has
+    # another inode, time or size): parsing and pairing them cost more than signing's hash.
+    return _read_document_signer(
+        str(key_path),
+        str(cert_path),
+        (key_stat.st_ino, key_stat.st_mtime_ns, key_stat.st_size),
+        (cert_stat.st_ino, cert_stat.st_mtime_ns, cert_stat.st_size),
+    )
+
+
+@lru_cache(maxsize=8)
+def _read_document_signer(
+    key_name: str, cert_name: str, _key_identity: tuple, _cert_identity: tuple
+) -> DocumentSigner:
+    key_path, cert_path = Path(key_name), Path(cert_name)
     try:
         certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
         signer = signers.SimpleSigner.load(str(key_path), str(cert_path))
@@ -173,6 +202,46 @@ def _timestamper() -> timestamps.TimeStamper | None:
     return timestamps.HTTPTimeStamper(url) if url else None
 
 
+# The room reserved for the signature container (CMS), in hex digits, by signer and settings,
+# as measured on this process's first signature with them. pyHanko otherwise signs every PDF
+# twice: a dry run to measure the container, then the signature, and reserves half as much
+# again as it measured. Without a timestamp the container's size is the same for every PDF a
+# key signs, but for a few bytes: an ECDSA signature's two DER integers are 31 to 33 bytes
+# each. RESERVE_MARGIN covers that; should a container still not fit, the PDF is signed again
+# with pyHanko's own estimate and the size measured anew. With a timestamp authority the
+# token's size is the authority's to choose, and pyHanko estimates every time.
+RESERVE_MARGIN = 64
+_reserved_sizes: dict[tuple[str, str, str], int] = {}
+
+
+def _container_size(signed: bytes) -> int:
+    """The DER size of the signature container in a PDF just signed (its /Contents string is
+    padded with zeros up to the room that was reserved)."""
+    signature = PdfFileReader(io.BytesIO(signed), strict=False).embedded_signatures[-1]
+    _class, _method, _tag, header, contents, _trailer = asn1_parser.parse(
+        bytes(signature.sig_object["/Contents"])
+    )
+    return len(header) + len(contents)
+
+
+def _sign_once(
+    pdf_bytes: bytes,
+    metadata: signers.PdfSignatureMetadata,
+    signer: DocumentSigner,
+    timestamper: timestamps.TimeStamper | None,
+    reserved: int | None,
+) -> bytes:
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False)
+    pdf_signer = _PdfA3Signer(
+        metadata,
+        signer=signer.signer,
+        timestamper=timestamper,
+        # Invisible: a zero-size widget, printable, which PDF/A accepts without appearance.
+        new_field_spec=fields.SigFieldSpec(sig_field_name=metadata.field_name),
+    )
+    return outside_event_loop(pdf_signer.sign_pdf, writer, bytes_reserved=reserved).getvalue()
+
+
 def sign_pdf(
     pdf_bytes: bytes,
     *,
@@ -199,19 +268,31 @@ def sign_pdf(
         # B-B and B-T: no revocation data embedded (that is B-LT), nothing fetched for it.
         embed_validation_info=False,
     )
+    size_key = (
+        None
+        if timestamper is not None
+        else (signer.sha256, metadata.md_algorithm, metadata.subfilter.value)
+    )
+    reserved = _reserved_sizes.get(size_key) if size_key else None
     try:
-        writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False)
-        pdf_signer = _PdfA3Signer(
-            metadata,
-            signer=signer.signer,
-            timestamper=timestamper,
-            # Invisible: a zero-size widget, printable, which PDF/A accepts without appearance.
-            new_field_spec=fields.SigFieldSpec(sig_field_name=field_name),
-        )
-        output = outside_event_loop(pdf_signer.sign_pdf, writer)
+        try:
+            signed = _sign_once(pdf_bytes, metadata, signer, timestamper, reserved)
+        except SigningError:
+            if reserved is None:
+                raise
+            # The container outgrew the room measured for it: pyHanko estimates it again.
+            _reserved_sizes.pop(size_key, None)
+            reserved = None
+            signed = _sign_once(pdf_bytes, metadata, signer, timestamper, None)
     except (ValueError, TypeError, KeyError, SigningError) as error:
         raise PdfSigningError(f"The PDF cannot be signed: {error}") from error
-    return output.getvalue()
+    if size_key and reserved is None:
+        try:
+            _reserved_sizes[size_key] = 2 * _container_size(signed) + RESERVE_MARGIN
+        except (PdfReadError, ValueError, KeyError, IndexError):
+            # Only a saving lost: the next signature is estimated by pyHanko as this one was.
+            logger.warning("The size of a signature container could not be measured")
+    return signed
 
 
 # --- Checking -----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.tests.factories import LicenceFactory
+from accounts.tests.factories import LicenceFactory, UserFactory
 from courses.models import Certificate
 from courses.services import credentials
 from courses.tasks import render_certificate
@@ -243,3 +243,44 @@ def test_reinstating_sends_a_pdf_that_was_held_back_and_only_once(
     with_pdf = [m for m in mailoutbox if m.attachments]
     assert [m.attachments[0][0] for m in with_pdf] == [f"{certificate.code}.pdf"]
     assert certificate.events.filter(kind="emailed").count() == 1
+
+
+def test_rendering_and_emailing_keep_their_query_count(
+    db, learner, mailoutbox, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    """The render task's work per certificate, once the keys, the status list and the course's
+    approvals are in use: the certificate with its credential (none yet); issuing the credential
+    (the certificate locked, no credential meanwhile, the signing key, the status list, the
+    credential); the document-signing certificate; the file stored (the row locked, saved, its
+    event); the e-mail (the row locked with the code it replaces, sent, its event); and the
+    savepoints around each."""
+    first = completed_enrollment(learner)
+    with django_capture_on_commit_callbacks(execute=True):
+        credentials.issue_certificate(enrollment=first)
+    other = EnrollmentFactory(user=UserFactory(), course=first.course, completed_at=timezone.now())
+    LicenceFactory(user=other.user, profession="psychologist", jurisdiction="CA", number="PSY 7")
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        certificate = credentials.issue_certificate(enrollment=other)
+
+    with django_assert_num_queries(21):
+        for callback in queued:  # the render task, in-process
+            callback()
+
+    certificate.refresh_from_db()
+    stored = certificate.pdf.read()
+    assert hashlib.sha256(stored).hexdigest() == certificate.pdf_sha256
+    message = mailoutbox[-1]
+    assert message.to == [other.user.email]
+    assert message.attachments == [(f"{certificate.code}.pdf", stored, "application/pdf")]
+    kinds = list(certificate.events.values_list("kind", flat=True))
+    assert kinds == ["issued", "rendered", "emailed"]
+
+
+def test_the_email_attaches_the_file_on_record_whatever_the_caller_holds(issued, mailoutbox):
+    stored = issued.pdf.read()
+
+    assert credentials.email_certificate(
+        certificate_id=issued.pk, force=True, pdf=b"%PDF-1.7 not the file on record"
+    )
+
+    assert mailoutbox[-1].attachments == [(f"{issued.code}.pdf", stored, "application/pdf")]

@@ -15,7 +15,15 @@ from django.utils import timezone
 from accounts.tests.factories import LicenceFactory, UserFactory
 from courses.codes import new_code, parse_code
 from courses.credentials_record import CertificateKind, CertificateRecord, RecordError, record_of
-from courses.models import Certificate, CertificateEvent, CertificateStatus, Course
+from courses.models import (
+    Accreditor,
+    AccreditorProfession,
+    Certificate,
+    CertificateEvent,
+    CertificateStatus,
+    Course,
+    SubjectArea,
+)
 from courses.selectors import public_record
 from courses.services import assessment, credentials
 from courses.tests.factories import (
@@ -163,6 +171,82 @@ def test_later_edits_change_no_certificate(client, certificate, learner, complet
     assert "A new title" not in page
     assert "Someone Else" not in page
     assert "9999" not in page
+
+
+# --- What issuing reads ---------------------------------------------------------------------------
+
+
+def another_completion(course, *, licences: int = 1):
+    """Someone else who completed the course today, licensed as the `completed` learner is."""
+    user = UserFactory()
+    for number in range(licences):
+        LicenceFactory(
+            user=user,
+            profession="clinical_social_worker",
+            jurisdiction="NY",
+            number=f"LCSW-R 90000{number}",
+        )
+    return EnrollmentFactory(user=user, course=course, completed_at=timezone.now())
+
+
+@pytest.mark.parametrize("licences", [1, 3])
+def test_issuing_keeps_its_query_count(completed, licences, django_assert_num_queries):
+    """Per certificate: the enrollment (locked), whether it has a certificate already, the
+    learner's licences, the certificate and its event, and the savepoints around them, however
+    many licences are printed. The course's approvals are read once for everyone who completes
+    it that day."""
+    credentials.issue_certificate(enrollment=completed)
+    enrollment = another_completion(completed.course, licences=licences)
+
+    with django_assert_num_queries(9):
+        certificate = credentials.issue_certificate(enrollment=enrollment)
+
+    record = record_of(certificate)
+    assert record.kind == CertificateKind.CREDIT
+    assert len(record.licences) == licences
+    assert [a.accreditor for a in record.approvals] == ["ASWB"]
+    assert list(certificate.events.values_list("kind", flat=True)) == ["issued"]
+
+
+def test_a_change_to_the_accreditor_or_subjects_shows_on_the_next_certificate(completed):
+    first = credentials.issue_certificate(enrollment=completed)
+    aswb = Accreditor.objects.get(short_name="ASWB")
+    aswb.provider_number = "ASWB-7781"
+    aswb.statement_template = "{provider} is approved by ASWB, provider {provider_number}."
+    aswb.save()
+    ethics = SubjectArea.objects.create(slug="law-and-ethics", name="Law and ethics")
+    completed.course.subjects.add(ethics)
+    completed.course.approvals.get(accreditor=aswb).subjects.add(ethics)
+
+    second = credentials.issue_certificate(enrollment=another_completion(completed.course))
+
+    (before,) = record_of(first).approvals
+    (after,) = record_of(second).approvals
+    assert "ASWB-7781" not in before.statement
+    assert before.subjects == ()
+    assert after.provider_number == "ASWB-7781"
+    assert "approved by ASWB, provider ASWB-7781" in after.statement
+    assert after.subjects == ("law-and-ethics",)
+
+
+def test_an_accreditor_that_stops_serving_gives_attendance_on_the_next_certificate(completed):
+    assert record_of(credentials.issue_certificate(enrollment=completed)).is_credit
+    aswb = Accreditor.objects.get(short_name="ASWB")
+    AccreditorProfession.objects.filter(accreditor=aswb).delete()
+
+    no_profession = record_of(
+        credentials.issue_certificate(enrollment=another_completion(completed.course))
+    )
+    AccreditorProfession.objects.create(accreditor=aswb, profession="clinical_social_worker")
+    aswb.approved_until = timezone.localdate() - timedelta(days=1)
+    aswb.save()
+    lapsed = record_of(
+        credentials.issue_certificate(enrollment=another_completion(completed.course))
+    )
+
+    assert no_profession.kind == CertificateKind.ATTENDANCE
+    assert lapsed.kind == CertificateKind.ATTENDANCE
+    assert lapsed.approvals == ()
 
 
 # --- Codes --------------------------------------------------------------------------------------

@@ -228,6 +228,107 @@ def test_a_timestamp_authority_is_used_only_when_configured(settings):
     assert stamper.url == "https://tsa.example.org/"
 
 
+def contents_room(signed: bytes) -> int:
+    """The hex digits reserved for the signature container (/Contents) in a signed PDF."""
+    signature = PdfFileReader(io.BytesIO(signed), strict=False).embedded_signatures[-1]
+    start, length, after, _rest = signature.sig_object["/ByteRange"]
+    return after - (start + length) - 2  # less the angle brackets of the hex string
+
+
+@pytest.fixture
+def estimates(monkeypatch):
+    """Each time pyHanko measures the signature container with a dry run."""
+    made = []
+    session = signers.pdf_signer.PdfSigningSession
+    measure = session.estimate_signature_container_size
+
+    async def counted(self, *args, **kwargs):
+        made.append(self.pdf_signer.signer.signing_cert.sha256.hex())
+        return await measure(self, *args, **kwargs)
+
+    monkeypatch.setattr(session, "estimate_signature_container_size", counted)
+    return made
+
+
+def test_later_signatures_reserve_the_measured_room_and_still_validate(
+    rendered, tmp_path, estimates
+):
+    first = sign(rendered)
+    second = sign(rendered)
+    third = sign(rendered)
+
+    # pyHanko measured the container once, for the first; the others reserve that size and a
+    # small margin instead of half as much again, and are smaller files for it.
+    assert len(estimates) == 1
+    measured = pdf_signing._container_size(first) * 2
+    assert contents_room(second) == measured + pdf_signing.RESERVE_MARGIN
+    assert contents_room(first) > contents_room(second)
+    assert len(second) < len(first)
+    for signed in (second, third):
+        assert VALID_LINE in pdfsig(signed, tmp_path)
+        assert pyhanko_status(signed, cert_pem()).bottom_line
+        assert pdf_signing.signature_report(signed).valid
+        assert signed.startswith(rendered)
+    altered = flipped_inside_signed_range(second)
+    assert VALID_LINE not in pdfsig(altered, tmp_path)
+    assert not pyhanko_status(altered, cert_pem()).intact
+
+
+def test_a_new_key_is_measured_anew(rendered, settings, tmp_path, estimates):
+    sign(rendered)
+    sign(rendered)
+    key_pem, cert = signing_keys.new_document_signer(name="Harbor Counseling CE", algorithm="rsa")
+    signing_keys.write_private(tmp_path / "rsa" / "key.pem", key_pem)
+    signing_keys.write_private(tmp_path / "rsa" / "cert.pem", cert)
+    settings.CEU_SIGNING_KEY_FILE = str(tmp_path / "rsa" / "key.pem")
+    settings.CEU_SIGNING_CERT_FILE = str(tmp_path / "rsa" / "cert.pem")
+
+    rotated = sign(rendered)
+    again = sign(rendered)
+
+    assert len(estimates) == 2
+    assert estimates[0] != estimates[1]
+    assert pdf_signing.signature_report(rotated).signer_name == "Harbor Counseling CE"
+    assert pdf_signing.signature_report(again).valid
+    assert VALID_LINE in pdfsig(again, tmp_path)
+
+
+def test_a_container_outgrowing_its_room_is_signed_again_with_a_fresh_estimate(
+    rendered, tmp_path, estimates
+):
+    sign(rendered)
+    signer = pdf_signing.document_signer()
+    (size_key,) = [key for key in pdf_signing._reserved_sizes if key[0] == signer.sha256]
+    pdf_signing._reserved_sizes[size_key] = 200  # far too small for any container
+
+    signed = sign(rendered)
+
+    assert len(estimates) == 2
+    assert pdf_signing.signature_report(signed).valid
+    assert VALID_LINE in pdfsig(signed, tmp_path)
+    assert pdf_signing._reserved_sizes[size_key] > 200
+
+
+def test_with_a_timestamp_authority_pyhanko_estimates_every_signature(
+    rendered, monkeypatch, estimates
+):
+    """A timestamp token's size is the authority's to choose: nothing is remembered."""
+    reserved = []
+    sign_once = pdf_signing._sign_once
+
+    def offline(pdf_bytes, metadata, signer, timestamper, room):
+        reserved.append(room)
+        return sign_once(pdf_bytes, metadata, signer, None, room)
+
+    monkeypatch.setattr(pdf_signing, "_timestamper", lambda: object())
+    monkeypatch.setattr(pdf_signing, "_sign_once", offline)
+    sign(rendered)
+    sign(rendered)
+
+    assert reserved == [None, None]
+    assert len(estimates) == 2
+
+
 def test_every_certificate_used_is_recorded_once(rendered):
     sign(rendered)
     sign(rendered)
