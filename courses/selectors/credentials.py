@@ -363,9 +363,12 @@ def _cycle_total(
     return total
 
 
-def _licence_total(
+def licence_total(
     licence: Licence, rule: BoardRule | None, entries: list[TranscriptEntry], today: date
 ) -> LicenceTotal:
+    """What the learner's credits (`entries`) count toward one licence in its current renewal
+    cycle under its board's rule: the transcript's arithmetic, also used for many learners at
+    once by the renewal reminders."""
     credits = [
         line for entry in entries if (line := _credit_line(entry, licence, rule)) is not None
     ]
@@ -464,7 +467,7 @@ def transcript_of(*, user: User, today: date | None = None) -> dict:
     )
     rules = rules_for(licence for licence in licences if licence.has_rule)
     totals = [
-        _licence_total(
+        licence_total(
             licence, rules.get((licence.jurisdiction, licence.profession)), counting, today
         )
         for licence in licences

@@ -37,7 +37,7 @@ from courses.selectors.credentials import (
     LicenceTotal,
     SubjectProgress,
     TranscriptEntry,
-    _licence_total,  # the transcript's own arithmetic, reused for many learners at once
+    licence_total,
 )
 from courses.services import messaging
 
@@ -139,7 +139,7 @@ def _totals(due: list[tuple[Licence, date, int]]) -> dict[int, LicenceTotal]:
             entries[certificate.enrollment.user_id].append(entry)
     rules = rules_for(licence for licence, _today, _stage in due)
     return {
-        licence.pk: _licence_total(
+        licence.pk: licence_total(
             licence,
             rules.get((licence.jurisdiction, licence.profession)),
             entries[licence.user_id],
