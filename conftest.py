@@ -30,6 +30,15 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "bypass_csp": True}
 
 
+@pytest.fixture(scope="session")
+def live_server(django_db_setup, live_server):
+    """pytest-django's live server, started only once the test database exists. Started before,
+    it sees the settings' in-memory database and hands the test's own connection to its
+    threads; after, it opens connections of its own to the test database's file
+    (ceu/settings/test.py)."""
+    return live_server
+
+
 @pytest.fixture
 def learner(db):
     return UserFactory(full_name="Dana Whitfield")

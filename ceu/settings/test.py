@@ -1,5 +1,8 @@
 """The test suite: fast hashing, mail in memory, tasks in-process unless a test starts a worker."""
 
+import os
+import tempfile
+
 from .base import *
 from .base import BASE_DIR, env
 
@@ -8,6 +11,21 @@ SECRET_KEY = "test-only-secret-key-not-for-any-deployment-5b1f0c2e9d"  # noqa: S
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 # The suite runs on SQLite by default; the PostgreSQL pass sets DATABASE_URL to a throwaway server.
 DATABASES = {"default": env.db("DATABASE_URL", default="sqlite://:memory:")}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The test database is a file, not memory: Django hands an in-memory database's one
+    # connection to the live server's thread as well, and a page's request (a heartbeat) running
+    # beside the test's own queries on that shared connection can leave it stuck outside
+    # autocommit for every later test. With a file, each thread has its own connection. Nothing
+    # is synced to disk (the file is thrown away), writers queue for the lock instead of
+    # failing on an upgrade, and readers never wait for a writer (WAL).
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(tempfile.gettempdir(), f"ceu-test-{os.getpid()}.sqlite3")
+    }
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF",
+    }
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
