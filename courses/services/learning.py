@@ -34,6 +34,9 @@ MAX_BEAT_GAP_SECONDS = 40
 MAX_PLAYBACK_RATE = 2
 # Slack for players that stop just short of a chapter's end: the lesson still counts as heard.
 POSITION_TOLERANCE_SECONDS = 3
+# A beat that changes nothing of a lesson's progress still marks it as the learner's latest
+# activity, at most this often: re-engagement reads that activity in days.
+PROGRESS_TOUCH_SECONDS = 60
 
 
 class LearningError(Exception):
@@ -109,11 +112,13 @@ def record_heartbeat(
         EngagementClock.objects.get_or_create(user_id=user.pk)
         clock = EngagementClock.objects.select_for_update().get(user_id=user.pk)
     # Then the enrollment with all its lessons' progress, locked in one query (the enrollment
-    # alone before the course's first progress row).
+    # alone before the course's first progress row). Only those rows: unordered, and locking
+    # nothing else, or every learner's beat on a lesson would queue for the lesson's own row.
     rows = list(
-        LessonProgress.objects.select_for_update()
+        LessonProgress.objects.select_for_update(of=("self", "enrollment"))
         .select_related("enrollment")
         .filter(enrollment__user_id=user.pk, enrollment__course_id=course.id)
+        .order_by()
     )
     if rows:
         enrollment = rows[0].enrollment
@@ -156,6 +161,7 @@ def record_heartbeat(
     room = max(0, course.credit_seconds_cap - enrollment.engaged_seconds)
     credited = min(whole, room)
 
+    was_at, was_heard = progress.position_seconds, progress.furthest_seconds
     if lesson.has_media and position is not None:
         at = min(max(float(position), lesson.media_start_seconds), lesson.media_end_seconds)
         progress.position_seconds = int(at)
@@ -167,27 +173,40 @@ def record_heartbeat(
             progress.furthest_seconds = max(progress.furthest_seconds, min(at, reachable))
 
     progress.engaged_seconds += credited
-    if progress.completed_at is None and _lesson_done(lesson, progress):
+    completed = progress.completed_at is None and _lesson_done(lesson, progress)
+    if completed:
         progress.completed_at = now
-    progress.updated_at = now
-    LessonProgress.objects.filter(pk=progress.pk).update(
-        engaged_seconds=progress.engaged_seconds,
-        position_seconds=progress.position_seconds,
-        furthest_seconds=progress.furthest_seconds,
-        completed_at=progress.completed_at,
-        updated_at=now,
-    )
+    # Most beats between two whole seconds change nothing of the lesson's progress: the row is
+    # then written only to mark the learner's activity, once a minute.
+    if (
+        credited
+        or completed
+        or (progress.position_seconds, progress.furthest_seconds) != (was_at, was_heard)
+        or progress.updated_at is None
+        or (now - progress.updated_at).total_seconds() >= PROGRESS_TOUCH_SECONDS
+    ):
+        progress.updated_at = now
+        LessonProgress.objects.filter(pk=progress.pk).update(
+            engaged_seconds=progress.engaged_seconds,
+            position_seconds=progress.position_seconds,
+            furthest_seconds=progress.furthest_seconds,
+            completed_at=progress.completed_at,
+            updated_at=now,
+        )
 
     # Written only when the beat changed it (at the course's hours, a beat on the same lesson
     # credits nothing).
-    if credited or enrollment.last_lesson_id != lesson.id:
+    moved_on = enrollment.last_lesson_id != lesson.id
+    if credited or moved_on:
         enrollment.engaged_seconds += credited
         enrollment.last_lesson_id = lesson.id
         Enrollment.objects.filter(pk=enrollment.pk).update(
             engaged_seconds=enrollment.engaged_seconds, last_lesson_id=lesson.id
         )
-    # The updates above bypass save(), so the learner's kept pages are told here.
-    learner_changed(user.pk)
+    # The updates above bypass save(), so the learner's kept pages are told here, when the beat
+    # changed something they show: time, a completion, the lesson to resume or where in it.
+    if credited or completed or moved_on or progress.position_seconds != was_at:
+        learner_changed(user.pk)
     return Heartbeat(
         credited_seconds=credited,
         lesson_seconds=progress.engaged_seconds,

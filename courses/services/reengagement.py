@@ -48,7 +48,8 @@ CHUNK = 500
 
 def last_engagement(enrollment_ref: str = "pk") -> Greatest:
     """When the learner last did anything in the enrollment: enrolled, listened or read (a
-    lesson's progress row changes on every heartbeat), took the post-test, evaluated, attested.
+    lesson's progress row is written at least once a minute while its page beats), took the
+    post-test, evaluated, attested.
     `enrollment_ref` names the enrollment's id from the query it is used in."""
     ref = OuterRef(enrollment_ref)
     own = F("enrolled_at") if enrollment_ref == "pk" else F("enrollment__enrolled_at")

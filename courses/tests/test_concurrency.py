@@ -156,3 +156,40 @@ def test_twenty_threads_completing_one_enrollment_make_one_certificate(learner):
 
     assert len(set(codes)) == 1
     assert Certificate.objects.filter(enrollment=enrollment).count() == 1
+
+
+def test_a_beat_locks_only_the_learners_own_rows(learner, other_learner):
+    """Every learner on a lesson beats every few seconds: a beat that locked the lesson's own row
+    (or the course's) would make them all queue behind one another, and behind staff editing it."""
+    from django.db import DatabaseError, transaction
+
+    from courses.models import Lesson
+    from courses.services.learning import record_heartbeat
+
+    course = CourseFactory(slug="ghosting", lessons=2)
+    lesson = course.lessons.get(position=1)
+    for user in (learner, other_learner):
+        EnrollmentFactory(user=user, course=course)
+        beat_from_a_tab(user, "ghosting")  # each learner's progress row exists
+
+    with transaction.atomic():
+        # A beat stays open here, holding its locks until this block ends.
+        record_heartbeat(user=learner, course=course, lesson=lesson, position=None, playing=False)
+
+        def lock_without_waiting() -> str:
+            try:
+                with transaction.atomic():
+                    Lesson.objects.select_for_update(nowait=True).get(pk=lesson.pk)
+                    course.__class__.objects.select_for_update(nowait=True).get(pk=course.pk)
+                    return "free"
+            except DatabaseError:
+                return "locked"
+
+        def other_learners_beat() -> int:
+            # Were it to queue behind this learner's beat, it would fail here, not hang.
+            with connection.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '3s'")
+            return beat_from_a_tab(other_learner, "ghosting")
+
+        assert run_together(1, lock_without_waiting) == ["free"]
+        assert len(run_together(1, other_learners_beat)) == 1

@@ -447,3 +447,62 @@ def test_a_listener_at_normal_or_double_speed_hears_the_chapter_to_its_end(
     progress = LessonProgress.objects.get(lesson=chapter)
     assert progress.furthest_seconds == 466
     assert progress.engaged_seconds < chapter.minimum_seconds  # it was the listening that counted
+
+
+def test_a_beat_that_changes_no_progress_writes_only_the_clock(
+    learner_client, enrollment, frozen, django_assert_num_queries
+):
+    previous_beat(enrollment, 5)
+    beat(learner_client, lesson=2, playing=False)
+    progress = LessonProgress.objects.get(enrollment=enrollment, lesson__position=2)
+    frozen.shift(timedelta(milliseconds=400))
+
+    # Less than a second since the last beat, the same place: nothing of the lesson's progress
+    # or the enrollment changes. The session, the user, a savepoint, the locked clock, the
+    # locked progress, the clock's write, the release.
+    with django_assert_num_queries(7):
+        answer = beat(learner_client, lesson=2, playing=False).json()
+
+    assert answer["credited_seconds"] == 0
+    assert LessonProgress.objects.get(pk=progress.pk).updated_at == progress.updated_at
+    # The fraction is carried all the same: 0.6 s more makes a whole second.
+    frozen.shift(timedelta(milliseconds=600))
+    assert beat(learner_client, lesson=2, playing=False).json()["credited_seconds"] == 1
+
+
+def test_a_lesson_left_playing_in_place_still_marks_the_learner_active(
+    learner_client, enrollment, course, frozen
+):
+    # At the course's hours no beat credits anything, and the player stands still: only the
+    # minute's mark of activity writes the lesson's progress.
+    Enrollment.objects.filter(pk=enrollment.pk).update(engaged_seconds=course.credit_seconds_cap)
+    beat(learner_client, lesson=2, playing=False)
+    progress = LessonProgress.objects.get(enrollment=enrollment, lesson__position=2)
+    for _second in range(59):
+        frozen.shift(timedelta(seconds=1))
+        beat(learner_client, lesson=2, playing=False)
+    assert LessonProgress.objects.get(pk=progress.pk).updated_at == progress.updated_at
+
+    frozen.shift(timedelta(seconds=1))
+    beat(learner_client, lesson=2, playing=False)
+
+    assert LessonProgress.objects.get(pk=progress.pk).updated_at == timezone.now()
+    assert LessonProgress.objects.get(pk=progress.pk).engaged_seconds == 0
+
+
+def test_the_place_to_resume_shows_at_once_on_the_kept_lesson_page(
+    learner_client, enrollment, course, frozen
+):
+    lesson = course.lessons.get(position=2)
+    url = reverse("courses:lesson", args=[course.slug, 2])
+    beat(learner_client, lesson=2, playing=False, position=lesson.media_start_seconds + 10)
+    for _visit in range(3):  # the page is kept by now
+        page = learner_client.get(url).content.decode()
+    assert f"#t={lesson.media_start_seconds + 10}," in page
+
+    # Under a second later, nothing credited: only the place in the chapter moved.
+    frozen.shift(timedelta(milliseconds=300))
+    answer = beat(learner_client, lesson=2, playing=False, position=lesson.media_start_seconds + 40)
+    assert answer.json()["credited_seconds"] == 0
+
+    assert f"#t={lesson.media_start_seconds + 40}," in learner_client.get(url).content.decode()
