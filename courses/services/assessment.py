@@ -71,7 +71,13 @@ def post_test_blockers(*, enrollment: Enrollment, progress: Progress, bank_size:
 
 
 def _locked(enrollment: Enrollment) -> Enrollment:
-    return Enrollment.objects.select_for_update().select_related("course").get(pk=enrollment.pk)
+    # The enrollment's row alone: its course comes along unlocked, or every learner's
+    # submission in a course would queue behind the others.
+    return (
+        Enrollment.objects.select_for_update(of=("self",))
+        .select_related("course")
+        .get(pk=enrollment.pk)
+    )
 
 
 def _require_test_open(enrollment: Enrollment) -> None:

@@ -225,8 +225,10 @@ def _notify_on_commit(event: CertificateEvent, reason: str) -> None:
 def issue_certificate(*, enrollment: Enrollment) -> Certificate:
     """The certificate of a completed enrollment; calling again, even at the same moment from
     another process, returns the one already issued."""
+    # The enrollment and its learner are locked, never the course: every completion in a
+    # course would queue behind the others.
     enrollment = (
-        Enrollment.objects.select_for_update()
+        Enrollment.objects.select_for_update(of=("self", "user"))
         .select_related("course", "user")
         .get(pk=enrollment.pk)
     )
@@ -355,7 +357,7 @@ def reissue_certificate(
         raise CertificateError(_("Only a valid or revoked certificate can be reissued."))
     reason = reason.strip()
     enrollment = (
-        Enrollment.objects.select_for_update()
+        Enrollment.objects.select_for_update(of=("self", "user"))
         .select_related("course", "user")
         .get(pk=old.enrollment_id)
     )

@@ -158,12 +158,27 @@ def test_twenty_threads_completing_one_enrollment_make_one_certificate(learner):
     assert Certificate.objects.filter(enrollment=enrollment).count() == 1
 
 
+def free_of_locks(*rows) -> bool:
+    """Whether another connection can lock these rows at once, without waiting."""
+    from django.db import DatabaseError, transaction
+
+    def lock_without_waiting() -> bool:
+        try:
+            with transaction.atomic():
+                for row in rows:
+                    type(row).objects.select_for_update(nowait=True).get(pk=row.pk)
+                return True
+        except DatabaseError:
+            return False
+
+    return run_together(1, lock_without_waiting) == [True]
+
+
 def test_a_beat_locks_only_the_learners_own_rows(learner, other_learner):
     """Every learner on a lesson beats every few seconds: a beat that locked the lesson's own row
     (or the course's) would make them all queue behind one another, and behind staff editing it."""
-    from django.db import DatabaseError, transaction
+    from django.db import transaction
 
-    from courses.models import Lesson
     from courses.services.learning import record_heartbeat
 
     course = CourseFactory(slug="ghosting", lessons=2)
@@ -176,20 +191,33 @@ def test_a_beat_locks_only_the_learners_own_rows(learner, other_learner):
         # A beat stays open here, holding its locks until this block ends.
         record_heartbeat(user=learner, course=course, lesson=lesson, position=None, playing=False)
 
-        def lock_without_waiting() -> str:
-            try:
-                with transaction.atomic():
-                    Lesson.objects.select_for_update(nowait=True).get(pk=lesson.pk)
-                    course.__class__.objects.select_for_update(nowait=True).get(pk=course.pk)
-                    return "free"
-            except DatabaseError:
-                return "locked"
-
         def other_learners_beat() -> int:
             # Were it to queue behind this learner's beat, it would fail here, not hang.
             with connection.cursor() as cursor:
                 cursor.execute("SET lock_timeout = '3s'")
             return beat_from_a_tab(other_learner, "ghosting")
 
-        assert run_together(1, lock_without_waiting) == ["free"]
+        assert free_of_locks(lesson, course)
         assert len(run_together(1, other_learners_beat)) == 1
+
+
+def test_a_post_test_and_a_certificate_lock_only_the_learners_own_rows(learner):
+    from django.db import transaction
+    from django.utils import timezone
+
+    from courses.services import assessment, credentials
+    from courses.tests.factories import QuestionFactory, finish_lessons
+
+    course = CourseFactory(slug="ghosting", lessons=1)
+    for position in range(1, 4):
+        QuestionFactory(course=course, position=position)
+    enrollment = finish_lessons(EnrollmentFactory(user=learner, course=course))
+
+    with transaction.atomic():
+        assessment.start_attempt(enrollment=enrollment)
+        assert free_of_locks(course)
+
+    Enrollment.objects.filter(pk=enrollment.pk).update(completed_at=timezone.now())
+    with transaction.atomic():
+        credentials.issue_certificate(enrollment=enrollment)
+        assert free_of_locks(course)
