@@ -20,7 +20,7 @@ from courses.models import (
 )
 from courses.selectors.catalog import BeatCourse, BeatLesson
 from courses.selectors.learning import lineage_credit, open_to_enrolled
-from courses.services import audit
+from courses.services import audit, beat_rows
 from courses.services.assessment import already_earned
 from courses.services.caching import learner_changed
 
@@ -99,42 +99,35 @@ def record_heartbeat(
     the media can play. Raises Enrollment.DoesNotExist when the learner is not enrolled.
 
     A beat arrives every few seconds from every open lesson page, so it reads and writes only
-    what it must: the enrollment is read in the query that locks it, and the rows are written
-    by single updates (nothing else listens to their saves; the learner's pages are told once,
-    at the end). The course and the lesson are the models or what a beat keeps of them
-    (`BeatCourse`, `BeatLesson`)."""
+    what it must: the enrollment is read in the query that locks it, and the rows are read and
+    written through statements built once (`beat_rows`; nothing listens to their saves, and
+    the learner's pages are told once, at the end). The course and the lesson are the models
+    or what a beat keeps of them (`BeatCourse`, `BeatLesson`)."""
     if lesson.course_id != course.id:
         raise LearningError(_("This lesson belongs to another training."))
     # The learner's one clock, locked first and always before the enrollment: beats from every
     # tab and course queue here, so each second of wall time is credited once, to one enrollment.
-    clock = EngagementClock.objects.select_for_update().filter(user_id=user.pk).first()
+    clock = beat_rows.lock_clock(user.pk)
     if clock is None:  # the learner's first beat ever
         EngagementClock.objects.get_or_create(user_id=user.pk)
-        clock = EngagementClock.objects.select_for_update().get(user_id=user.pk)
+        clock = beat_rows.lock_clock(user.pk)
     # Then the enrollment with all its lessons' progress, locked in one query (the enrollment
-    # alone before the course's first progress row). Only those rows: unordered, and locking
-    # nothing else, or every learner's beat on a lesson would queue for the lesson's own row.
-    rows = list(
-        LessonProgress.objects.select_for_update(of=("self", "enrollment"))
-        .select_related("enrollment")
-        .filter(enrollment__user_id=user.pk, enrollment__course_id=course.id)
-        .order_by()
-    )
-    if rows:
-        enrollment = rows[0].enrollment
-    else:
-        enrollment = Enrollment.objects.select_for_update().get(
-            user_id=user.pk, course_id=course.id
+    # alone before the course's first progress row).
+    enrollment, rows = beat_rows.lock_progress(user.pk, course.id)
+    if enrollment is None:
+        enrollment = beat_rows.enrollment_row(
+            Enrollment.objects.select_for_update().get(user_id=user.pk, course_id=course.id)
         )
     now = timezone.now()
     start = lesson.media_start_seconds or 0
     progress = next((row for row in rows if row.lesson_id == lesson.id), None)
     if progress is None:
-        progress, _created = LessonProgress.objects.get_or_create(
-            enrollment=enrollment,
+        made, _created = LessonProgress.objects.get_or_create(
+            enrollment_id=enrollment.pk,
             lesson_id=lesson.id,
             defaults={"position_seconds": start, "furthest_seconds": start},
         )
+        progress = beat_rows.progress_row(made)
         rows.append(progress)
 
     elapsed = (now - clock.last_beat_at).total_seconds() if clock.last_beat_at else None
@@ -153,9 +146,7 @@ def record_heartbeat(
         whole = int(earned)
         clock.carried_seconds = earned - whole
         clock.last_beat_at = now
-    EngagementClock.objects.filter(pk=clock.pk).update(
-        last_beat_at=clock.last_beat_at, carried_seconds=clock.carried_seconds
-    )
+    beat_rows.write_clock(clock)
     # At the course's hours the interval is still spent: it earns nothing here and is not kept
     # for another course.
     room = max(0, course.credit_seconds_cap - enrollment.engaged_seconds)
@@ -186,13 +177,7 @@ def record_heartbeat(
         or (now - progress.updated_at).total_seconds() >= PROGRESS_TOUCH_SECONDS
     ):
         progress.updated_at = now
-        LessonProgress.objects.filter(pk=progress.pk).update(
-            engaged_seconds=progress.engaged_seconds,
-            position_seconds=progress.position_seconds,
-            furthest_seconds=progress.furthest_seconds,
-            completed_at=progress.completed_at,
-            updated_at=now,
-        )
+        beat_rows.write_progress(progress)
 
     # Written only when the beat changed it (at the course's hours, a beat on the same lesson
     # credits nothing).
@@ -200,9 +185,7 @@ def record_heartbeat(
     if credited or moved_on:
         enrollment.engaged_seconds += credited
         enrollment.last_lesson_id = lesson.id
-        Enrollment.objects.filter(pk=enrollment.pk).update(
-            engaged_seconds=enrollment.engaged_seconds, last_lesson_id=lesson.id
-        )
+        beat_rows.write_enrollment(enrollment)
     # The updates above bypass save(), so the learner's kept pages are told here, when the beat
     # changed something they show: time, a completion, the lesson to resume or where in it.
     if credited or completed or moved_on or progress.position_seconds != was_at:
@@ -217,7 +200,7 @@ def record_heartbeat(
     )
 
 
-def _lesson_done(lesson: Lesson | BeatLesson, progress: LessonProgress) -> bool:
+def _lesson_done(lesson: Lesson | BeatLesson, progress: beat_rows.ProgressRow) -> bool:
     if progress.engaged_seconds >= lesson.minimum_seconds:
         return True
     return lesson.has_media and (

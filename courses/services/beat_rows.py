@@ -1,0 +1,247 @@
+"""The rows a heartbeat reads and writes, through statements built once per database.
+
+A beat arrives every few seconds from every open lesson page and runs the same five statements
+each time: lock the learner's clock, lock the enrollment with its lessons' progress, write each
+back. Built by the ORM on every beat, those statements cost more than running them. Here each is
+written once per database from the models' own table and column names, and each value crosses
+to and from the database through its field's own conversions, as the ORM would do it.
+
+The rules of crediting live in `learning.record_heartbeat`; this module only moves its rows."""
+
+# Every name in these statements comes from the models' metadata, quoted by the database's own
+# rules; every value is a parameter.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connections, router
+from django.db.models import Field, Model
+
+from courses.models import EngagementClock, Enrollment, LessonProgress
+
+
+@dataclass
+class ClockRow:
+    user_id: int
+    last_beat_at: datetime | None
+    carried_seconds: float
+
+
+@dataclass
+class EnrollmentRow:
+    pk: int
+    engaged_seconds: int
+    last_lesson_id: int | None
+
+
+@dataclass
+class ProgressRow:
+    pk: int
+    lesson_id: int
+    engaged_seconds: int
+    position_seconds: int
+    furthest_seconds: float
+    completed_at: datetime | None
+    updated_at: datetime | None
+
+
+_CLOCK = ("user", "last_beat_at", "carried_seconds")
+_PROGRESS = (
+    "id",
+    "lesson",
+    "engaged_seconds",
+    "position_seconds",
+    "furthest_seconds",
+    "completed_at",
+    "updated_at",
+)
+_ENROLLMENT = ("id", "engaged_seconds", "last_lesson")
+_PROGRESS_WRITTEN = (
+    "engaged_seconds",
+    "position_seconds",
+    "furthest_seconds",
+    "completed_at",
+    "updated_at",
+)
+
+
+def _field(model: type[Model], name: str) -> Field:
+    return model._meta.get_field(name)
+
+
+class _Statements:
+    """The beat's statements for one database connection's vendor and features."""
+
+    def __init__(self, connection) -> None:
+        self.connection = connection
+        quote = connection.ops.quote_name
+
+        def column(model: type[Model], name: str, table: str | None = None) -> str:
+            return f"{quote(table or model._meta.db_table)}.{quote(_field(model, name).column)}"
+
+        def assignments(model: type[Model], names: tuple[str, ...]) -> str:
+            return ", ".join(f"{quote(_field(model, name).column)} = %s" for name in names)
+
+        locks = connection.features.has_select_for_update
+        clock, progress, enrollment = (
+            quote(model._meta.db_table) for model in (EngagementClock, LessonProgress, Enrollment)
+        )
+        self.lock_clock = (
+            f"SELECT {', '.join(column(EngagementClock, name) for name in _CLOCK)} "
+            f"FROM {clock} WHERE {column(EngagementClock, 'user')} = %s"
+            + (" FOR UPDATE" if locks else "")
+        )
+        # Only the learner's own rows are locked: never the lessons or the course, which every
+        # learner's beat reads.
+        of = (
+            f" OF {progress}, {enrollment}"
+            if locks and connection.features.has_select_for_update_of
+            else ""
+        )
+        self.lock_progress = (
+            f"SELECT {', '.join(column(Enrollment, name) for name in _ENROLLMENT)}, "
+            f"{', '.join(column(LessonProgress, name) for name in _PROGRESS)} "
+            f"FROM {progress} INNER JOIN {enrollment} "
+            f"ON ({column(LessonProgress, 'enrollment')} = {column(Enrollment, 'id')}) "
+            f"WHERE {column(Enrollment, 'user')} = %s AND {column(Enrollment, 'course')} = %s"
+            + (f" FOR UPDATE{of}" if locks else "")
+        )
+        self.write_clock = (
+            f"UPDATE {clock} SET {assignments(EngagementClock, _CLOCK[1:])} "
+            f"WHERE {quote(_field(EngagementClock, 'user').column)} = %s"
+        )
+        self.write_progress = (
+            f"UPDATE {progress} SET {assignments(LessonProgress, _PROGRESS_WRITTEN)} "
+            f"WHERE {quote(_field(LessonProgress, 'id').column)} = %s"
+        )
+        self.write_enrollment = (
+            f"UPDATE {enrollment} SET {assignments(Enrollment, _ENROLLMENT[1:])} "
+            f"WHERE {quote(_field(Enrollment, 'id').column)} = %s"
+        )
+        self.read_clock = self._readers(EngagementClock, _CLOCK)
+        self.read_enrollment = self._readers(Enrollment, _ENROLLMENT)
+        self.read_progress = self._readers(LessonProgress, _PROGRESS)
+
+    def _readers(self, model: type[Model], names: tuple[str, ...]) -> list[Callable | None]:
+        """Per column, what turns the database's value into the field's (None: nothing to do)."""
+        readers = []
+        for name in names:
+            field = _field(model, name)
+            expression = field.get_col(model._meta.db_table)
+            converters = [
+                *self.connection.ops.get_db_converters(expression),
+                *field.get_db_converters(self.connection),
+            ]
+            readers.append(self._chain(converters, expression) if converters else None)
+        return readers
+
+    def _chain(self, converters: list[Callable], expression) -> Callable[[Any], Any]:
+        connection = self.connection
+
+        def read(value: Any) -> Any:
+            for converter in converters:
+                value = converter(value, expression, connection)
+            return value
+
+        return read
+
+    def prepared(self, model: type[Model], names: tuple[str, ...], values: tuple) -> list:
+        return [
+            _field(model, name).get_db_prep_save(value, self.connection)
+            for name, value in zip(names, values, strict=True)
+        ]
+
+
+_built: dict[tuple[str, str], _Statements] = {}
+
+
+def _statements() -> tuple[Any, _Statements]:
+    connection = connections[router.db_for_write(EngagementClock)]
+    key = (connection.alias, connection.vendor)
+    statements = _built.get(key)
+    if statements is None:
+        statements = _built[key] = _Statements(connection)
+    return connection, statements
+
+
+def _read(row: tuple, readers: list[Callable | None]) -> list:
+    pairs = zip(row, readers, strict=True)
+    return [value if read is None else read(value) for value, read in pairs]
+
+
+def lock_clock(user_id: int) -> ClockRow | None:
+    """The learner's clock, locked until the transaction ends; None before the first beat."""
+    connection, statements = _statements()
+    with connection.cursor() as cursor:
+        cursor.execute(statements.lock_clock, [user_id])
+        row = cursor.fetchone()
+    return None if row is None else ClockRow(*_read(row, statements.read_clock))
+
+
+def lock_progress(user_id: int, course_id: int) -> tuple[EnrollmentRow | None, list[ProgressRow]]:
+    """The learner's enrollment in the course with its lessons' progress, locked until the
+    transaction ends. No enrollment is found here before the course's first progress row."""
+    connection, statements = _statements()
+    with connection.cursor() as cursor:
+        cursor.execute(statements.lock_progress, [user_id, course_id])
+        rows = cursor.fetchall()
+    if not rows:
+        return None, []
+    width = len(_ENROLLMENT)
+    enrollment = EnrollmentRow(*_read(rows[0][:width], statements.read_enrollment))
+    return enrollment, [ProgressRow(*_read(row[width:], statements.read_progress)) for row in rows]
+
+
+def write_clock(clock: ClockRow) -> None:
+    connection, statements = _statements()
+    values = statements.prepared(
+        EngagementClock, _CLOCK[1:], (clock.last_beat_at, clock.carried_seconds)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statements.write_clock, [*values, clock.user_id])
+
+
+def write_progress(progress: ProgressRow) -> None:
+    connection, statements = _statements()
+    values = statements.prepared(
+        LessonProgress,
+        _PROGRESS_WRITTEN,
+        (
+            progress.engaged_seconds,
+            progress.position_seconds,
+            progress.furthest_seconds,
+            progress.completed_at,
+            progress.updated_at,
+        ),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statements.write_progress, [*values, progress.pk])
+
+
+def write_enrollment(enrollment: EnrollmentRow) -> None:
+    connection, statements = _statements()
+    values = statements.prepared(
+        Enrollment,
+        _ENROLLMENT[1:],
+        (enrollment.engaged_seconds, enrollment.last_lesson_id),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statements.write_enrollment, [*values, enrollment.pk])
+
+
+def progress_row(progress: LessonProgress) -> ProgressRow:
+    """A progress row just made through the ORM (a lesson's first beat), as a beat keeps it."""
+    return ProgressRow(*(getattr(progress, _field(LessonProgress, n).attname) for n in _PROGRESS))
+
+
+def enrollment_row(enrollment: Enrollment) -> EnrollmentRow:
+    return EnrollmentRow(*(getattr(enrollment, _field(Enrollment, n).attname) for n in _ENROLLMENT))
+
+
+def clock_row(clock: EngagementClock) -> ClockRow:
+    return ClockRow(*(getattr(clock, _field(EngagementClock, n).attname) for n in _CLOCK))
