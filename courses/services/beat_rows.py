@@ -2,9 +2,10 @@
 
 A beat arrives every few seconds from every open lesson page and runs the same five statements
 each time: lock the learner's clock, lock the enrollment with its lessons' progress, write each
-back. Built by the ORM on every beat, those statements cost more than running them. Here each is
-written once per database from the models' own table and column names, and each value crosses
-to and from the database through its field's own conversions, as the ORM would do it.
+back. Built by the ORM on every beat, those statements cost more than running them. Here each
+is written once per database from the models' own table and column names, and each value
+crosses to and from the database through its field's own conversions, as the ORM would do it.
+On PostgreSQL the locks go in one round trip, and the writes in another.
 
 The rules of crediting live in `learning.record_heartbeat`; this module only moves its rows."""
 
@@ -88,6 +89,9 @@ class _Statements:
             return ", ".join(f"{quote(_field(model, name).column)} = %s" for name in names)
 
         locks = connection.features.has_select_for_update
+        # Several statements in one execute: PostgreSQL's client-side binding takes them, and
+        # each costs a round trip less; SQLite's driver runs one statement at a time.
+        self.one_trip = connection.vendor == "postgresql"
         clock, progress, enrollment = (
             quote(model._meta.db_table) for model in (EngagementClock, LessonProgress, Enrollment)
         )
@@ -174,64 +178,85 @@ def _read(row: tuple, readers: list[Callable | None]) -> list:
     return [value if read is None else read(value) for value, read in pairs]
 
 
-def lock_clock(user_id: int) -> ClockRow | None:
-    """The learner's clock, locked until the transaction ends; None before the first beat."""
+def lock(user_id: int, course_id: int) -> tuple[ClockRow | None, EnrollmentRow | None, list]:
+    """The learner's clock, then their enrollment in the course with its lessons' progress
+    (`ProgressRow`s), each locked until the transaction ends, in that order, always. The clock
+    is None before the learner's first beat, the enrollment before the course's first progress
+    row. PostgreSQL takes both statements in one round trip."""
     connection, statements = _statements()
     with connection.cursor() as cursor:
-        cursor.execute(statements.lock_clock, [user_id])
-        row = cursor.fetchone()
-    return None if row is None else ClockRow(*_read(row, statements.read_clock))
-
-
-def lock_progress(user_id: int, course_id: int) -> tuple[EnrollmentRow | None, list[ProgressRow]]:
-    """The learner's enrollment in the course with its lessons' progress, locked until the
-    transaction ends. No enrollment is found here before the course's first progress row."""
-    connection, statements = _statements()
-    with connection.cursor() as cursor:
-        cursor.execute(statements.lock_progress, [user_id, course_id])
+        if statements.one_trip:
+            cursor.execute(
+                f"{statements.lock_clock}; {statements.lock_progress}",
+                [user_id, user_id, course_id],
+            )
+            clock = cursor.fetchone()
+            cursor.nextset()
+        else:
+            cursor.execute(statements.lock_clock, [user_id])
+            clock = cursor.fetchone()
+            cursor.execute(statements.lock_progress, [user_id, course_id])
         rows = cursor.fetchall()
+    if clock is not None:
+        clock = ClockRow(*_read(clock, statements.read_clock))
     if not rows:
-        return None, []
+        return clock, None, []
     width = len(_ENROLLMENT)
     enrollment = EnrollmentRow(*_read(rows[0][:width], statements.read_enrollment))
-    return enrollment, [ProgressRow(*_read(row[width:], statements.read_progress)) for row in rows]
+    progress = [ProgressRow(*_read(row[width:], statements.read_progress)) for row in rows]
+    return clock, enrollment, progress
 
 
-def write_clock(clock: ClockRow) -> None:
+def write(
+    clock: ClockRow,
+    progress: ProgressRow | None = None,
+    enrollment: EnrollmentRow | None = None,
+) -> None:
+    """Write back the clock, and the progress and the enrollment where given; PostgreSQL takes
+    the statements in one round trip."""
     connection, statements = _statements()
-    values = statements.prepared(
-        EngagementClock, _CLOCK[1:], (clock.last_beat_at, clock.carried_seconds)
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(statements.write_clock, [*values, clock.user_id])
-
-
-def write_progress(progress: ProgressRow) -> None:
-    connection, statements = _statements()
-    values = statements.prepared(
-        LessonProgress,
-        _PROGRESS_WRITTEN,
+    writes = [
         (
+            statements.write_clock,
+            [
+                *statements.prepared(
+                    EngagementClock, _CLOCK[1:], (clock.last_beat_at, clock.carried_seconds)
+                ),
+                clock.user_id,
+            ],
+        )
+    ]
+    if progress is not None:
+        values = (
             progress.engaged_seconds,
             progress.position_seconds,
             progress.furthest_seconds,
             progress.completed_at,
             progress.updated_at,
-        ),
-    )
+        )
+        writes.append(
+            (
+                statements.write_progress,
+                [*statements.prepared(LessonProgress, _PROGRESS_WRITTEN, values), progress.pk],
+            )
+        )
+    if enrollment is not None:
+        values = (enrollment.engaged_seconds, enrollment.last_lesson_id)
+        writes.append(
+            (
+                statements.write_enrollment,
+                [*statements.prepared(Enrollment, _ENROLLMENT[1:], values), enrollment.pk],
+            )
+        )
     with connection.cursor() as cursor:
-        cursor.execute(statements.write_progress, [*values, progress.pk])
-
-
-def write_enrollment(enrollment: EnrollmentRow) -> None:
-    connection, statements = _statements()
-    values = statements.prepared(
-        Enrollment,
-        _ENROLLMENT[1:],
-        (enrollment.engaged_seconds, enrollment.last_lesson_id),
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(statements.write_enrollment, [*values, enrollment.pk])
+        if statements.one_trip:
+            cursor.execute(
+                "; ".join(sql for sql, _values in writes),
+                [value for _sql, values in writes for value in values],
+            )
+        else:
+            for sql, values in writes:
+                cursor.execute(sql, values)
 
 
 def progress_row(progress: LessonProgress) -> ProgressRow:
@@ -241,7 +266,3 @@ def progress_row(progress: LessonProgress) -> ProgressRow:
 
 def enrollment_row(enrollment: Enrollment) -> EnrollmentRow:
     return EnrollmentRow(*(getattr(enrollment, _field(Enrollment, n).attname) for n in _ENROLLMENT))
-
-
-def clock_row(clock: EngagementClock) -> ClockRow:
-    return ClockRow(*(getattr(clock, _field(EngagementClock, n).attname) for n in _CLOCK))

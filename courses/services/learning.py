@@ -107,13 +107,12 @@ def record_heartbeat(
         raise LearningError(_("This lesson belongs to another training."))
     # The learner's one clock, locked first and always before the enrollment: beats from every
     # tab and course queue here, so each second of wall time is credited once, to one enrollment.
-    clock = beat_rows.lock_clock(user.pk)
-    if clock is None:  # the learner's first beat ever
-        EngagementClock.objects.get_or_create(user_id=user.pk)
-        clock = beat_rows.lock_clock(user.pk)
     # Then the enrollment with all its lessons' progress, locked in one query (the enrollment
     # alone before the course's first progress row).
-    enrollment, rows = beat_rows.lock_progress(user.pk, course.id)
+    clock, enrollment, rows = beat_rows.lock(user.pk, course.id)
+    if clock is None:  # the learner's first beat ever
+        EngagementClock.objects.get_or_create(user_id=user.pk)
+        clock, enrollment, rows = beat_rows.lock(user.pk, course.id)
     if enrollment is None:
         enrollment = beat_rows.enrollment_row(
             Enrollment.objects.select_for_update().get(user_id=user.pk, course_id=course.id)
@@ -146,7 +145,6 @@ def record_heartbeat(
         whole = int(earned)
         clock.carried_seconds = earned - whole
         clock.last_beat_at = now
-    beat_rows.write_clock(clock)
     # At the course's hours the interval is still spent: it earns nothing here and is not kept
     # for another course.
     room = max(0, course.credit_seconds_cap - enrollment.engaged_seconds)
@@ -169,15 +167,15 @@ def record_heartbeat(
         progress.completed_at = now
     # Most beats between two whole seconds change nothing of the lesson's progress: the row is
     # then written only to mark the learner's activity, once a minute.
-    if (
+    progress_changed = (
         credited
         or completed
         or (progress.position_seconds, progress.furthest_seconds) != (was_at, was_heard)
         or progress.updated_at is None
         or (now - progress.updated_at).total_seconds() >= PROGRESS_TOUCH_SECONDS
-    ):
+    )
+    if progress_changed:
         progress.updated_at = now
-        beat_rows.write_progress(progress)
 
     # Written only when the beat changed it (at the course's hours, a beat on the same lesson
     # credits nothing).
@@ -185,7 +183,11 @@ def record_heartbeat(
     if credited or moved_on:
         enrollment.engaged_seconds += credited
         enrollment.last_lesson_id = lesson.id
-        beat_rows.write_enrollment(enrollment)
+    beat_rows.write(
+        clock,
+        progress=progress if progress_changed else None,
+        enrollment=enrollment if credited or moved_on else None,
+    )
     # The updates above bypass save(), so the learner's kept pages are told here, when the beat
     # changed something they show: time, a completion, the lesson to resume or where in it.
     if credited or completed or moved_on or progress.position_seconds != was_at:

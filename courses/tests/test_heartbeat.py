@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -303,8 +304,9 @@ def test_heartbeat_keeps_its_query_count(
     # user (the course and the lesson come from the course's cached content); a savepoint, the
     # locked clock, the enrollment with its lessons' progress (read and locked in one query),
     # three writes, the release; the progress summary is the beat's own: the same for a course
-    # of three lessons or thirty.
-    with django_assert_num_queries(9):
+    # of three lessons or thirty. PostgreSQL takes the two locks in one round trip, and the
+    # three writes in one.
+    with django_assert_num_queries(9 if connection.vendor == "sqlite" else 6):
         assert beat(learner_client).status_code == 200
 
 
@@ -459,8 +461,8 @@ def test_a_beat_that_changes_no_progress_writes_only_the_clock(
 
     # Less than a second since the last beat, the same place: nothing of the lesson's progress
     # or the enrollment changes. The session, the user, a savepoint, the locked clock, the
-    # locked progress, the clock's write, the release.
-    with django_assert_num_queries(7):
+    # locked progress (one round trip on PostgreSQL), the clock's write, the release.
+    with django_assert_num_queries(7 if connection.vendor == "sqlite" else 6):
         answer = beat(learner_client, lesson=2, playing=False).json()
 
     assert answer["credited_seconds"] == 0

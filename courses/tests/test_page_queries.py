@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -182,8 +183,8 @@ def test_a_heartbeat(learner_client, learner, site, django_assert_num_queries):
     # The session, the user; a savepoint, the learner's clock, the enrollment with its lessons'
     # progress (read and locked in one query), the clock, the lesson's progress and the
     # enrollment written, the release. The course and the lesson come from the course's cached
-    # content.
-    with django_assert_num_queries(9):
+    # content. PostgreSQL takes the two locks in one round trip, and the three writes in one.
+    with django_assert_num_queries(9 if connection.vendor == "sqlite" else 6):
         response = learner_client.post(url, body, content_type="application/json")
     assert response.status_code == 200
     assert response.json()["lessons_total"] == 4
