@@ -8,11 +8,22 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ceu import rows
+
 from .jurisdictions import Jurisdiction
 
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
+
+    def get(self, *args, **kwargs) -> "User":
+        """The auth backends load the signed-in user with `get(pk=...)` on every request: that
+        lookup alone runs a statement built once (`ceu.rows.by_pk`), the same row with the same
+        errors, where building the query through the ORM cost more than running it. Any other
+        lookup is the ORM's."""
+        if args or kwargs.keys() != {"pk"}:
+            return super().get(*args, **kwargs)
+        return rows.by_pk(self, kwargs["pk"])
 
     def _create_user(self, email: str, password: str | None, **extra_fields) -> "User":
         if not email:

@@ -15,14 +15,14 @@ The rules of crediting live in `learning.record_heartbeat`; this module only mov
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db import connections, router
-from django.db.models import Field, Model
+from django.db.models import Model
 
+from ceu import rows
 from courses.models import EngagementClock, Enrollment, LessonProgress
 
 
@@ -71,8 +71,7 @@ _PROGRESS_WRITTEN = (
 )
 
 
-def _field(model: type[Model], name: str) -> Field:
-    return model._meta.get_field(name)
+_field = rows.field
 
 
 class _Statements:
@@ -127,32 +126,9 @@ class _Statements:
             f"UPDATE {enrollment} SET {assignments(Enrollment, _ENROLLMENT[1:])} "
             f"WHERE {quote(_field(Enrollment, 'id').column)} = %s"
         )
-        self.read_clock = self._readers(EngagementClock, _CLOCK)
-        self.read_enrollment = self._readers(Enrollment, _ENROLLMENT)
-        self.read_progress = self._readers(LessonProgress, _PROGRESS)
-
-    def _readers(self, model: type[Model], names: tuple[str, ...]) -> list[Callable | None]:
-        """Per column, what turns the database's value into the field's (None: nothing to do)."""
-        readers = []
-        for name in names:
-            field = _field(model, name)
-            expression = field.get_col(model._meta.db_table)
-            converters = [
-                *self.connection.ops.get_db_converters(expression),
-                *field.get_db_converters(self.connection),
-            ]
-            readers.append(self._chain(converters, expression) if converters else None)
-        return readers
-
-    def _chain(self, converters: list[Callable], expression) -> Callable[[Any], Any]:
-        connection = self.connection
-
-        def read(value: Any) -> Any:
-            for converter in converters:
-                value = converter(value, expression, connection)
-            return value
-
-        return read
+        self.read_clock = rows.readers(connection, EngagementClock, _CLOCK)
+        self.read_enrollment = rows.readers(connection, Enrollment, _ENROLLMENT)
+        self.read_progress = rows.readers(connection, LessonProgress, _PROGRESS)
 
     def prepared(self, model: type[Model], names: tuple[str, ...], values: tuple) -> list:
         return [
@@ -173,11 +149,6 @@ def _statements() -> tuple[Any, _Statements]:
     return connection, statements
 
 
-def _read(row: tuple, readers: list[Callable | None]) -> list:
-    pairs = zip(row, readers, strict=True)
-    return [value if read is None else read(value) for value, read in pairs]
-
-
 def lock(user_id: int, course_id: int) -> tuple[ClockRow | None, EnrollmentRow | None, list]:
     """The learner's clock, then their enrollment in the course with its lessons' progress
     (`ProgressRow`s), each locked until the transaction ends, in that order, always. The clock
@@ -196,14 +167,14 @@ def lock(user_id: int, course_id: int) -> tuple[ClockRow | None, EnrollmentRow |
             cursor.execute(statements.lock_clock, [user_id])
             clock = cursor.fetchone()
             cursor.execute(statements.lock_progress, [user_id, course_id])
-        rows = cursor.fetchall()
+        found = cursor.fetchall()
     if clock is not None:
-        clock = ClockRow(*_read(clock, statements.read_clock))
-    if not rows:
+        clock = ClockRow(*rows.read(clock, statements.read_clock))
+    if not found:
         return clock, None, []
     width = len(_ENROLLMENT)
-    enrollment = EnrollmentRow(*_read(rows[0][:width], statements.read_enrollment))
-    progress = [ProgressRow(*_read(row[width:], statements.read_progress)) for row in rows]
+    enrollment = EnrollmentRow(*rows.read(found[0][:width], statements.read_enrollment))
+    progress = [ProgressRow(*rows.read(row[width:], statements.read_progress)) for row in found]
     return clock, enrollment, progress
 
 
