@@ -32,6 +32,11 @@ class ClockRow:
     last_beat_at: datetime | None
     carried_seconds: float
 
+    @property
+    def pk(self) -> int:
+        # A clock's key is its learner (one clock per learner).
+        return self.user_id
+
 
 @dataclass
 class EnrollmentRow:
@@ -62,16 +67,8 @@ _PROGRESS = (
     "updated_at",
 )
 _ENROLLMENT = ("id", "engaged_seconds", "last_lesson")
-_PROGRESS_WRITTEN = (
-    "engaged_seconds",
-    "position_seconds",
-    "furthest_seconds",
-    "completed_at",
-    "updated_at",
-)
-
-
-_field = rows.field
+# What a beat writes back: all it reads of a progress row but the row's and the lesson's ids.
+_PROGRESS_WRITTEN = _PROGRESS[2:]
 
 
 class _Statements:
@@ -81,11 +78,11 @@ class _Statements:
         self.connection = connection
         quote = connection.ops.quote_name
 
-        def column(model: type[Model], name: str, table: str | None = None) -> str:
-            return f"{quote(table or model._meta.db_table)}.{quote(_field(model, name).column)}"
+        def column(model: type[Model], name: str) -> str:
+            return f"{quote(model._meta.db_table)}.{quote(rows.field(model, name).column)}"
 
         def assignments(model: type[Model], names: tuple[str, ...]) -> str:
-            return ", ".join(f"{quote(_field(model, name).column)} = %s" for name in names)
+            return ", ".join(f"{quote(rows.field(model, name).column)} = %s" for name in names)
 
         locks = connection.features.has_select_for_update
         # Several statements in one execute: PostgreSQL's client-side binding takes them, and
@@ -116,25 +113,28 @@ class _Statements:
         )
         self.write_clock = (
             f"UPDATE {clock} SET {assignments(EngagementClock, _CLOCK[1:])} "
-            f"WHERE {quote(_field(EngagementClock, 'user').column)} = %s"
+            f"WHERE {quote(rows.field(EngagementClock, 'user').column)} = %s"
         )
         self.write_progress = (
             f"UPDATE {progress} SET {assignments(LessonProgress, _PROGRESS_WRITTEN)} "
-            f"WHERE {quote(_field(LessonProgress, 'id').column)} = %s"
+            f"WHERE {quote(rows.field(LessonProgress, 'id').column)} = %s"
         )
         self.write_enrollment = (
             f"UPDATE {enrollment} SET {assignments(Enrollment, _ENROLLMENT[1:])} "
-            f"WHERE {quote(_field(Enrollment, 'id').column)} = %s"
+            f"WHERE {quote(rows.field(Enrollment, 'id').column)} = %s"
         )
         self.read_clock = rows.readers(connection, EngagementClock, _CLOCK)
         self.read_enrollment = rows.readers(connection, Enrollment, _ENROLLMENT)
         self.read_progress = rows.readers(connection, LessonProgress, _PROGRESS)
 
-    def prepared(self, model: type[Model], names: tuple[str, ...], values: tuple) -> list:
-        return [
-            _field(model, name).get_db_prep_save(value, self.connection)
-            for name, value in zip(names, values, strict=True)
-        ]
+    def update(self, sql: str, model: type[Model], names: tuple[str, ...], row) -> tuple:
+        """The UPDATE statement with its values from the row (its attributes are named as the
+        model's), each prepared by its field; the row's key last."""
+        values = []
+        for name in names:
+            field = rows.field(model, name)
+            values.append(field.get_db_prep_save(getattr(row, field.attname), self.connection))
+        return sql, [*values, row.pk]
 
 
 _built: dict[tuple[str, str], _Statements] = {}
@@ -186,38 +186,16 @@ def write(
     """Write back the clock, and the progress and the enrollment where given; PostgreSQL takes
     the statements in one round trip."""
     connection, statements = _statements()
-    writes = [
-        (
-            statements.write_clock,
-            [
-                *statements.prepared(
-                    EngagementClock, _CLOCK[1:], (clock.last_beat_at, clock.carried_seconds)
-                ),
-                clock.user_id,
-            ],
-        )
-    ]
+    writes = [statements.update(statements.write_clock, EngagementClock, _CLOCK[1:], clock)]
     if progress is not None:
-        values = (
-            progress.engaged_seconds,
-            progress.position_seconds,
-            progress.furthest_seconds,
-            progress.completed_at,
-            progress.updated_at,
-        )
         writes.append(
-            (
-                statements.write_progress,
-                [*statements.prepared(LessonProgress, _PROGRESS_WRITTEN, values), progress.pk],
+            statements.update(
+                statements.write_progress, LessonProgress, _PROGRESS_WRITTEN, progress
             )
         )
     if enrollment is not None:
-        values = (enrollment.engaged_seconds, enrollment.last_lesson_id)
         writes.append(
-            (
-                statements.write_enrollment,
-                [*statements.prepared(Enrollment, _ENROLLMENT[1:], values), enrollment.pk],
-            )
+            statements.update(statements.write_enrollment, Enrollment, _ENROLLMENT[1:], enrollment)
         )
     with connection.cursor() as cursor:
         if statements.one_trip:
@@ -230,10 +208,14 @@ def write(
                 cursor.execute(sql, values)
 
 
+def _as_row(instance: Model, names: tuple[str, ...]) -> list:
+    return [getattr(instance, rows.field(type(instance), name).attname) for name in names]
+
+
 def progress_row(progress: LessonProgress) -> ProgressRow:
     """A progress row just made through the ORM (a lesson's first beat), as a beat keeps it."""
-    return ProgressRow(*(getattr(progress, _field(LessonProgress, n).attname) for n in _PROGRESS))
+    return ProgressRow(*_as_row(progress, _PROGRESS))
 
 
 def enrollment_row(enrollment: Enrollment) -> EnrollmentRow:
-    return EnrollmentRow(*(getattr(enrollment, _field(Enrollment, n).attname) for n in _ENROLLMENT))
+    return EnrollmentRow(*_as_row(enrollment, _ENROLLMENT))
