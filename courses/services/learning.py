@@ -110,7 +110,10 @@ def record_heartbeat(
     # Then the enrollment with all its lessons' progress, locked in one query (the enrollment
     # alone before the course's first progress row).
     clock, enrollment, rows = beat_rows.lock(user.pk, course.id)
-    if clock is None:  # the learner's first beat ever
+    if clock is None:
+        # The learner's first beat ever: there was no clock to lock, so the progress rows were
+        # locked first. No beat of theirs can hold the clock while waiting for those rows, and
+        # beats racing to make it meet on its unique key (get_or_create).
         EngagementClock.objects.get_or_create(user_id=user.pk)
         clock, enrollment, rows = beat_rows.lock(user.pk, course.id)
     if enrollment is None:
