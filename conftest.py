@@ -73,9 +73,9 @@ def page(page):
 
 @pytest.fixture
 def heartbeats_stopped_at_teardown(page) -> Iterator[None]:
-    """A lesson page beats every second until it is closed, but the live server shares the
-    test's in-memory SQLite connection: a beat landing while the database is flushed after the
-    test breaks the flush. At the end, let no further beat through and wait for those in flight."""
+    """A lesson page beats every second until it is closed: a beat landing while the database
+    is flushed after the test would queue behind the flush on SQLite's lock, or write to rows
+    half gone. At the end, let no further beat through and wait for those in flight."""
     in_flight: set = set()
     page.on("request", lambda r: in_flight.add(r) if r.url.endswith("/heartbeat/") else None)
     page.on("requestfinished", lambda r: in_flight.discard(r))
