@@ -4,7 +4,7 @@ deletes anything."""
 
 import hashlib
 import logging
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -31,14 +31,11 @@ from courses.models import (
     Certificate,
     CertificateEvent,
     CertificateStatus,
-    Course,
-    CourseApproval,
     Enrollment,
 )
 from courses.selectors import (
     approvals_serving,
-    cached_content,
-    current_approvals,
+    course_credit,
     current_provider,
     with_board_rules,
 )
@@ -128,31 +125,6 @@ def record_at_issue(enrollment: Enrollment, *, code: str, issued_at: datetime) -
         ),
         issued_at=issued_at,
     )
-
-
-def course_credit(course: Course, day: date) -> tuple[list[CourseApproval], frozenset[str]]:
-    """The course's approvals current on `day` (accreditor, its professions and the subjects
-    each covers at hand), in the order a certificate prints them, and the slugs of the subjects
-    the course teaches: a board counts subject hours only where both the course teaches the
-    subject and the approval covers it. The same for everyone who completes the course that
-    day, so read from the catalog's cache while the content version stands: saving a course,
-    approval, accreditor, profession or subject (or their links) replaces the version at once
-    and again on commit, so a certificate never prints what was there before a change."""
-
-    def build(_values) -> tuple[list[CourseApproval], frozenset[str]]:
-        approvals = list(
-            current_approvals(today=day)
-            .filter(course=course)
-            .select_related("accreditor")
-            .prefetch_related("accreditor__professions", "subjects")
-            .order_by("accreditor__short_name", "pk")
-        )
-        # Only credit carries subjects: a course without approvals needs no query for them.
-        subjects = course.subjects.values_list("slug", flat=True) if approvals else ()
-        return approvals, frozenset(subjects)
-
-    key = f"issue-credit:{course.pk}:{day.isoformat()}"
-    return cached_content({"credit": (key, build)}, per_language=False)["credit"]
 
 
 def _create(enrollment: Enrollment, *, actor: User | None, kind: str, detail: str = ""):
