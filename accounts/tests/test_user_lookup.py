@@ -54,6 +54,9 @@ def test_a_missing_or_malformed_key_fails_as_the_orm_does():
 def test_other_lookups_are_the_orms(learner):
     assert User.objects.get(email=learner.email) == learner
     assert User.objects.get(pk=learner.pk, is_active=True) == learner
+    # A condition beside the key is never dropped for the quick lookup by key alone.
+    with pytest.raises(User.DoesNotExist):
+        User.objects.get(pk=learner.pk, is_active=False)
 
 
 def test_a_signed_in_page_knows_its_learner_and_not_a_deactivated_one(learner, client):
