@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
+from asn1crypto import cms
 from asn1crypto import parser as asn1_parser
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -43,6 +44,7 @@ from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import fields, signers, timestamps
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.signers import constants
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
@@ -131,16 +133,21 @@ def _read_document_signer(
     key_path, cert_path = Path(key_name), Path(cert_name)
     try:
         certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
-        signer = signers.SimpleSigner.load(str(key_path), str(cert_path))
+        loaded = signers.SimpleSigner.load(str(key_path), str(cert_path))
     except (OSError, ValueError) as error:
         raise signing_keys.SigningKeyError(
             f"The document-signing key {key_path} or certificate {cert_path} cannot be read: "
             f"{error}"
         ) from None
-    if signer is None or not _is_pair(key_path, certificate):
+    if loaded is None or not _is_pair(key_path, certificate):
         raise signing_keys.SigningKeyError(
             f"The document-signing key {key_path} does not load with certificate {cert_path}."
         )
+    signer = _RepeatingSigner(
+        signing_cert=loaded.signing_cert,
+        signing_key=loaded.signing_key,
+        cert_registry=loaded.cert_registry,
+    )
     return DocumentSigner(
         signer=signer,
         certificate=certificate,
@@ -171,6 +178,165 @@ def record_certificate(certificate: x509.Certificate) -> DocumentSigningCertific
         },
     )
     return row
+
+
+# --- The signature container -------------------------------------------------------------------
+# pyHanko assembles each signature container (CMS SignedData) field by field with asn1crypto,
+# which costs about half of a signature's time. Without a timestamp, every container one key
+# makes is the same but for two values: the document's digest (in the message-digest attribute)
+# and the signature over the signed attributes. So the first container a signer makes is
+# pyHanko's; from it `_ContainerTemplate` keeps the bytes around those two values, and the next
+# containers are those bytes with the two values put in, and the DER lengths around the
+# signature (31 to 33 bytes per ECDSA integer) counted again. A template is kept only where
+# assembling pyHanko's own digest and signature with it gives back pyHanko's container byte for
+# byte, and only where every signed attribute depends on the signer alone.
+
+# The signed attributes whose values depend only on the signer, its certificate and the digest
+# algorithm, or on the digest (message_digest, put in for each container). Any other (a signing
+# time, a timestamp, a commitment type) leaves pyHanko assembling every container.
+_SIGNER_ATTRIBUTES = frozenset(
+    {
+        "content_type",
+        "message_digest",
+        "signing_certificate",
+        "signing_certificate_v2",
+        "cms_algorithm_protection",
+    }
+)
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    """A DER value of one tag byte: the tag, the content's length, the content."""
+    length = len(content)
+    if length < 0x80:
+        return bytes((tag, length)) + content
+    size = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes((tag, 0x80 | len(size))) + size + content
+
+
+@dataclass(frozen=True)
+class _ContainerTemplate:
+    """A signer's container, as pyHanko assembles it, with the document's digest and the
+    signature left out (RFC 5652: ContentInfo, SignedData, one SignerInfo)."""
+
+    attributes_head: bytes  # the signed attributes (a SET) up to the digest
+    attributes_tail: bytes  # and after it
+    info_head: bytes  # SignerInfo: version, signer identifier, digest algorithm
+    signature_algorithm: bytes
+    data_head: bytes  # SignedData: version, digest algorithms, content, certificates
+    content_type: bytes  # ContentInfo: the signed-data type
+
+    @classmethod
+    def of(cls, container: cms.ContentInfo, digest: bytes) -> _ContainerTemplate | None:
+        """The template of pyHanko's `container` for `digest`; None where its containers cannot
+        be repeated so."""
+        made = container.dump()
+        parsed = cms.ContentInfo.load(made)  # the bytes as encoded, field by field
+        signed_data = parsed["content"]
+        infos = signed_data["signer_infos"]
+        if parsed["content_type"].native != "signed_data" or len(infos) != 1:
+            return None
+        info = infos[0]
+        attributes = info["signed_attrs"]
+        if info["unsigned_attrs"].dump() or any(
+            attribute["type"].native not in _SIGNER_ATTRIBUTES for attribute in attributes
+        ):
+            return None
+        # Signed as a SET (RFC 5652, 5.4), stored with its tag implicit [0].
+        signed = b"\x31" + attributes.dump()[1:]
+        if signed.count(digest) != 1:
+            return None
+        head, tail = signed.split(digest)
+        template = cls(
+            attributes_head=head,
+            attributes_tail=tail,
+            info_head=b"".join(
+                info[name].dump() for name in ("version", "sid", "digest_algorithm")
+            ),
+            signature_algorithm=info["signature_algorithm"].dump(),
+            data_head=b"".join(
+                signed_data[name].dump()
+                for name in (
+                    "version",
+                    "digest_algorithms",
+                    "encap_content_info",
+                    "certificates",
+                    "crls",
+                )
+            ),
+            content_type=parsed["content_type"].dump(),
+        )
+        if template.container(signed, info["signature"].native) != made:
+            return None
+        return template
+
+    def signed_attributes(self, digest: bytes) -> bytes:
+        return self.attributes_head + digest + self.attributes_tail
+
+    def container(self, signed_attributes: bytes, signature: bytes) -> bytes:
+        info = _der(
+            0x30,
+            self.info_head
+            + b"\xa0"
+            + signed_attributes[1:]
+            + self.signature_algorithm
+            + _der(0x04, signature),
+        )
+        signed_data = _der(0x30, self.data_head + _der(0x31, info))
+        return _der(0x30, self.content_type + _der(0xA0, signed_data))
+
+
+class _RepeatingSigner(signers.SimpleSigner):
+    """pyHanko's signer with a key and certificate in memory, which makes its first container
+    the pyHanko way and the next ones from that container's template (see above)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._templates: dict[tuple[str, bool], _ContainerTemplate | None] = {}
+
+    async def async_sign(
+        self,
+        data_digest: bytes,
+        digest_algorithm: str,
+        dry_run=False,
+        use_pades=False,
+        timestamper=None,
+        signed_attr_settings: PdfCMSSignedAttributes | None = None,
+        is_pdf_sig=True,
+        encap_content_info=None,
+    ) -> cms.ContentInfo:
+        repeatable = (
+            not dry_run
+            and timestamper is None
+            and is_pdf_sig
+            and encap_content_info is None
+            and (
+                signed_attr_settings is None
+                or (
+                    signed_attr_settings.cades_signed_attrs is None
+                    and signed_attr_settings.adobe_revinfo_attr is None
+                )
+            )
+        )
+        key = (digest_algorithm.lower(), bool(use_pades))
+        template = self._templates.get(key) if repeatable else None
+        if template is None:
+            container = await super().async_sign(
+                data_digest,
+                digest_algorithm,
+                dry_run=dry_run,
+                use_pades=use_pades,
+                timestamper=timestamper,
+                signed_attr_settings=signed_attr_settings,
+                is_pdf_sig=is_pdf_sig,
+                encap_content_info=encap_content_info,
+            )
+            if repeatable and key not in self._templates:
+                self._templates[key] = _ContainerTemplate.of(container, data_digest)
+            return container
+        signed = template.signed_attributes(data_digest)
+        signature = await self.async_sign_raw(signed, key[0])
+        return cms.ContentInfo.load(template.container(signed, signature))
 
 
 class _PdfA3Signer(signers.PdfSigner):

@@ -7,10 +7,12 @@ Needs poppler-utils (pdfsig); without it these tests skip, and fail under CI=tru
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import shutil
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
@@ -327,6 +330,81 @@ def test_with_a_timestamp_authority_pyhanko_estimates_every_signature(
 
     assert reserved == [None, None]
     assert len(estimates) == 2
+
+
+def embedded_container(signed: bytes):
+    """The signature container (CMS SignedData) of a signed PDF's last signature."""
+    return PdfFileReader(io.BytesIO(signed), strict=False).embedded_signatures[-1].signed_data
+
+
+def test_containers_after_the_first_are_pyhankos_own_but_for_digest_and_signature(
+    rendered, monkeypatch, tmp_path
+):
+    """pyHanko assembles the first container of a key; the next ones are filled in from it,
+    and are the same container but for the document's digest and the signature."""
+    assembled = []
+    assemble = signers.SimpleSigner.async_sign
+
+    async def counted(self, *args, **kwargs):
+        assembled.append(args[0])
+        return await assemble(self, *args, **kwargs)
+
+    monkeypatch.setattr(signers.SimpleSigner, "async_sign", counted)
+    other = render_certificate_pdf(
+        snapshot(code="CEU-2222-3333-4444", learner_name="Ama Mensah"), verify_url=VERIFY_URL
+    )
+    first = sign(rendered)
+    by_pyhanko = len(assembled)  # its dry run to measure the container, then the container
+    second = sign(other)
+
+    assert by_pyhanko == 2
+    assert len(assembled) == by_pyhanko
+    mine, theirs = embedded_container(second), embedded_container(first)
+    for field in ("version", "digest_algorithms", "encap_content_info", "certificates"):
+        assert mine[field].dump() == theirs[field].dump()
+    (info,), (their_info,) = mine["signer_infos"], theirs["signer_infos"]
+    for field in ("version", "sid", "digest_algorithm", "signature_algorithm", "unsigned_attrs"):
+        assert info[field].dump() == their_info[field].dump()
+
+    def attributes(signer_info) -> dict:
+        return {item["type"].native: item["values"].dump() for item in signer_info["signed_attrs"]}
+
+    mine_attributes, their_attributes = attributes(info), attributes(their_info)
+    assert mine_attributes.pop("message_digest") != their_attributes.pop("message_digest")
+    assert mine_attributes == their_attributes
+    assert set(mine_attributes) == {"content_type", "signing_certificate_v2"}
+    assert info["signature"].native != their_info["signature"].native
+    status = pyhanko_status(second, cert_pem())
+    assert status.intact
+    assert status.valid
+    assert status.bottom_line
+    assert VALID_LINE in pdfsig(second, tmp_path)
+    assert pdf_signing.signature_report(second).valid
+
+
+def test_a_signed_attribute_of_its_own_keeps_every_container_pyhankos():
+    """A signing time (CMS outside PAdES) differs from one container to the next: nothing is
+    filled in from an earlier one."""
+    signer = pdf_signing.document_signer().signer
+    times = [datetime(2026, 11, 2, 9, 30, tzinfo=UTC), datetime(2026, 11, 3, 16, 5, tzinfo=UTC)]
+    made = [
+        asyncio.run(
+            signer.async_sign(
+                bytes([index]) * 32,
+                "sha256",
+                signed_attr_settings=PdfCMSSignedAttributes(signing_time=when),
+            )
+        )
+        for index, when in enumerate(times)
+    ]
+
+    for container, when, index in zip(made, times, range(2), strict=True):
+        attributes = {
+            item["type"].native: item["values"][0].native
+            for item in container["content"]["signer_infos"][0]["signed_attrs"]
+        }
+        assert attributes["signing_time"] == when
+        assert attributes["message_digest"] == bytes([index]) * 32
 
 
 def test_every_certificate_used_is_recorded_once(rendered):
