@@ -312,17 +312,36 @@ def _frozen(value):
     return value
 
 
-def _cascade_key(style) -> tuple | None:
-    key = tuple(sorted((name, values, weight) for name, (values, weight) in style.cascaded.items()))
+class _StyleKey:
+    """A style's key (its parent's key and its cascaded values) hashed once: Python hashes a
+    tuple anew each time, and these nest the declarations of every ancestor."""
+
+    __slots__ = ("hash", "value")
+
+    def __init__(self, value: tuple, hashed: int) -> None:
+        self.value = value
+        self.hash = hashed
+
+    def __hash__(self) -> int:
+        return self.hash
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _StyleKey) and self.value == other.value
+
+
+def _style_key(parent_key, style) -> _StyleKey | None:
+    cascade = tuple(
+        sorted((name, values, weight) for name, (values, weight) in style.cascaded.items())
+    )
     try:
-        hash(key)
+        hashed = hash(cascade)
     except TypeError:
-        key = _frozen(key)
+        cascade = _frozen(cascade)
         try:
-            hash(key)
+            hashed = hash(cascade)
         except TypeError:  # a value of a kind not met before: not compared, not kept
             return None
-    return key
+    return _StyleKey((parent_key, cascade), hash((parent_key, hashed)))
 
 
 class _ReusingStyleFor(_StyleFor):
@@ -336,21 +355,20 @@ class _ReusingStyleFor(_StyleFor):
             return
         kept = _kept_styles()
         computed = self.get_computed_styles()
-        keys = {None: ("root",)}
+        keys = {None: "root"}
         seen = set()
         for element in html.wrapper_element.iter_subtree():
             style = computed.get((element.etree_element, None))
             parent = element.parent.etree_element if element.parent else None
             parent_key = keys.get(parent)
-            cascade = _cascade_key(style) if style is not None else None
             key = keys[element.etree_element] = (
-                None if parent_key is None or cascade is None else (parent_key, cascade)
+                None if parent_key is None or style is None else _style_key(parent_key, style)
             )
             if key is None or id(style) in seen:
                 continue
             seen.add(id(style))
-            records.append((key, style))
             values = kept.get(key)
+            records.append((key, style, values))
             if values is not None:
                 kept.move_to_end(key)
                 own, specified, anonymous = values
@@ -380,16 +398,21 @@ def styles_reused():
     finally:
         _thread.style_records = None
     kept = _kept_styles()
-    for key, style in records:
+    for key, style, started_with in records:
         anonymous = style.__dict__.get("anonymous_style") or {}
-        values = kept.get(key)
+        values = started_with or kept.get(key)  # kept by an element before, in this document
         if values is None:
             kept[key] = (dict(style), dict(style.specified), dict(anonymous))
         else:  # the same values, and any computed this time only
-            values[0].update(style)
-            values[1].update(style.specified)
-            values[2].update(anonymous)
-            kept.move_to_end(key)
+            # A style started with the kept values, so one no longer has nothing new: most
+            # certificates add nothing, and copying every value back cost a millisecond.
+            own, specified, kept_anonymous = values
+            if len(style) > len(own):
+                own.update(style)
+            if len(style.specified) > len(specified):
+                specified.update(style.specified)
+            if len(anonymous) > len(kept_anonymous):
+                kept_anonymous.update(anonymous)
     while len(kept) > _STYLES_KEPT:
         kept.popitem(last=False)
 

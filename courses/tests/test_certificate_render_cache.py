@@ -219,7 +219,7 @@ def test_the_styles_kept_are_bounded_and_only_kept_while_rendering(monkeypatch):
         patch.setattr(pdf_engine._ReusingStyleFor, "__init__", recorded)
         render(*certificate("CEU-7K3M-Q9XZ-4T2P-BBBB"))
     assert records
-    assert all(key in kept for key, _style in records)
+    assert all(key in kept and started is kept[key] for key, _style, started in records)
     assert len(pdf_engine._kept_styles()) == count
     monkeypatch.setattr(pdf_engine, "_STYLES_KEPT", 10)
     render(*certificate("CEU-7K3M-Q9XZ-4T2P-AAAA", learner_name="王小明"))
