@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import gc
 import re
+import struct
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -48,6 +49,9 @@ from weasyprint import css as weasyprint_css
 from weasyprint import html as weasyprint_html
 from weasyprint import svg as weasyprint_svg
 from weasyprint.css.counters import CounterStyle
+from weasyprint.draw import text as weasyprint_draw_text
+from weasyprint.logger import LOGGER as weasyprint_logger
+from weasyprint.text.ffi import FROM_UNITS, ffi, pango
 from weasyprint.urls import URLFetcher
 
 # What this module keeps between renders, per thread: paths drawn, styles' values, and while a
@@ -223,6 +227,131 @@ def install_path_drawing() -> None:
 
 
 install_path_drawing()
+
+
+# --- Drawing text --------------------------------------------------------------------------------
+# WeasyPrint draws each line of text glyph by glyph, reading every field of every glyph through
+# cffi (each read a new Python object): about a fifth of a certificate's drawing. `_draw_first_line`
+# is its drawer (weasyprint/draw/text.py) step for step, with the glyphs of a run read at once
+# from Pango's array (`_GLYPH`, PangoGlyphInfo: the glyph, its width and offsets, its attributes).
+# Lines with an ellipsis, and lines set in a colour font (emoji, drawn as images), go to
+# WeasyPrint's own drawer. courses/tests/test_certificate_render_cache.py checks that both write
+# the same file, in every script the certificate may print.
+
+_weasyprint_first_line = weasyprint_draw_text.draw_first_line
+_GLYPH = struct.Struct("=IiiiI")
+_OLD_PANGO = pango.pango_version() < 14802  # WeasyPrint's own test, for its Pango workaround
+
+
+def _draw_first_line(stream, textbox, text_overflow, block_ellipsis, matrix):
+    if text_overflow == "ellipsis" or block_ellipsis != "none":
+        return _weasyprint_first_line(stream, textbox, text_overflow, block_ellipsis, matrix)
+    if not textbox.text.strip() or textbox.style["font_size"] < 1e-6:
+        return []
+    layout = textbox.pango_layout
+    pango.pango_layout_set_single_paragraph_mode(layout.layout, True)
+    first_line, _index = layout.get_first_line()
+    runs = []
+    run = first_line.runs[0]
+    while run != ffi.NULL:
+        # The fonts are added in the order WeasyPrint's drawer adds them (the file lists them so).
+        font, _size = stream.add_font(run.data.item.analysis.font)
+        if font.svg or font.png or font.colr:
+            return _weasyprint_first_line(stream, textbox, text_overflow, block_ellipsis, matrix)
+        runs.append(run.data)
+        run = run.next
+    stream.set_text_matrix(*matrix.values)
+    previous_pango_font = None
+    string = ""
+    utf8_text = None
+    for glyph_item in runs:
+        glyph_string, item = glyph_item.glyphs, glyph_item.item
+        count = glyph_string.num_glyphs
+        pango_font = item.analysis.font
+        if pango_font != previous_pango_font:
+            previous_pango_font = pango_font
+            font, font_size = stream.add_font(pango_font)
+            if _OLD_PANGO:
+                font_size = textbox.style["font_size"]
+            if string:
+                stream.show_text(string)
+            string = ""
+            stream.set_font_size(font.hash, 1 if font.bitmap else font_size)
+        to_unicode, widths = font.to_unicode, font.widths
+        hex_format = "02x" if font.bitmap else "04x"
+        clusters = None
+        string += "<"
+        glyphs = _GLYPH.iter_unpack(ffi.buffer(glyph_string.glyphs, count * _GLYPH.size))
+        for index, (glyph_id, width, x_offset, y_offset, _attributes) in enumerate(glyphs):
+            if glyph_id == pango.PANGO_GLYPH_EMPTY:  # a zero-width empty glyph
+                string += f">{-width / font_size}<"
+                continue
+            if glyph_id & pango.PANGO_GLYPH_UNKNOWN_FLAG:  # a missing glyph: .notdef, logged
+                codepoint = glyph_id - pango.PANGO_GLYPH_UNKNOWN_FLAG
+                weasyprint_logger.warning(
+                    '.notdef glyph rendered for Unicode string unsupported by fonts: "%s" (U+%04X)',
+                    chr(codepoint),
+                    codepoint,
+                )
+                glyph_id = font.get_unused_glyph_id(codepoint)
+                widths[glyph_id] = round(width * 1000 * FROM_UNITS / font_size)
+                if 0 not in widths:
+                    widths[0] = widths[glyph_id]
+            if glyph_id not in to_unicode:  # the text the glyph stands for
+                if clusters is None:
+                    clusters = ffi.unpack(glyph_string.log_clusters, count)
+                start = clusters[index]
+                if item.analysis.level % 2:  # right to left
+                    end = item.length if index == 0 else clusters[index - 1]
+                else:
+                    end = item.length if index == count - 1 else clusters[index + 1]
+                utf8_text = utf8_text or layout.text.encode()
+                to_unicode[glyph_id] = utf8_text[item.offset + start : item.offset + end].decode()
+            offset = x_offset / font_size
+            rise = y_offset / 1000
+            if rise:
+                if string[-1] == "<":
+                    string = string[:-1]
+                else:
+                    string += ">"
+                if string:
+                    stream.show_text(string)
+                stream.set_text_rise(-rise)
+                string = f"{-offset}" if offset else ""
+                string += f"<{glyph_id:{hex_format}}>"
+                stream.show_text(string)
+                stream.set_text_rise(0)
+                string = "<"
+            else:
+                if offset:
+                    string += f">{-offset}<"
+                string += f"{glyph_id:{hex_format}}"
+            if glyph_id in widths:
+                logical_width = widths[glyph_id]
+            else:
+                pango.pango_font_get_glyph_extents(
+                    pango_font, glyph_id, stream.ink_rect, stream.logical_rect
+                )
+                logical_width = widths[glyph_id] = round(
+                    stream.logical_rect.width * 1000 * FROM_UNITS / font_size
+                )
+            kerning = logical_width + offset - width * 1000 * FROM_UNITS / font_size
+            if kerning:
+                string += f">{int(kerning)}<"
+        if string[-1] == "<":
+            string = string[:-1]
+        else:
+            string += ">"
+    stream.show_text(string)
+    return []
+
+
+def install_text_drawing() -> None:
+    """Draw lines of text with `_draw_first_line`. Idempotent."""
+    weasyprint_draw_text.draw_first_line = _draw_first_line
+
+
+install_text_drawing()
 
 
 # --- Writing the file ----------------------------------------------------------------------------

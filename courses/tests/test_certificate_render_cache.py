@@ -27,6 +27,7 @@ from django.core.mail.backends.locmem import EmailBackend
 from django.utils import timezone
 from pypdf import PdfReader
 from weasyprint import HTML
+from weasyprint.draw import text as weasyprint_draw_text
 from weasyprint.svg import SVG
 
 from accounts.tests.factories import LicenceFactory
@@ -418,6 +419,80 @@ def test_the_paths_kept_are_bounded():
     kept, seen = pdf_engine._path_memory()
     assert len(kept) <= pdf_engine._PATHS_KEPT
     assert len(seen) <= pdf_engine._PATHS_KEPT
+
+
+# --- The text drawer ------------------------------------------------------------------------------
+
+_SERIF = (
+    '"DejaVu Serif", "Noto Serif Hebrew", "Noto Naskh Arabic", "Noto Serif Devanagari", '
+    '"WenQuanYi Micro Hei"'
+)
+# Every kind of glyph the drawer meets: accents, letter and word spacing (kerning entries), right
+# to left with joining (Arabic), marks set above and below their letter (pointed Hebrew: glyphs
+# with a vertical offset), Devanagari clusters, CJK, bold and a second face, a character no font
+# has (.notdef, logged), and lines of justified text.
+TEXTS = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><style>
+@page {{ size: letter landscape; margin: 0.5in }} body {{ font-family: {_SERIF}; font-size: 11pt }}
+.sans {{ font-family: "DejaVu Sans" }} .spaced {{ letter-spacing: 0.08em; word-spacing: 3pt }}
+.justified {{ width: 3in; text-align: justify }}
+</style></head><body>
+<p>Zoë Ramírez-Núñez, LCSW-R · <b>Certificate of Completion</b>
+<span class="sans">CEU-7K3M</span></p>
+<p class="spaced sans">THIS CERTIFIES THAT, word spaced</p>
+<p lang="ar" dir="rtl">محمد الأحمد، أخصائي اجتماعي</p>
+<p lang="he" dir="rtl">שָׁלוֹם עֲלֵיכֶם, שָׂרָה כֹּהֵן</p>
+<p lang="hi">अनन्या शर्मा, क्षत्रिय</p>
+<p>王小明 山田 さくら 김민준 Ελένη Παπαδοπούλου Анастасия Шевченко</p>
+<p>A character no font has: \ue000; zero-width ones: a\u200bb c\u00add e\u2060f.</p>
+<p class="justified">Sample CE Provider, provider number SAMPLE-0000, is approved to offer
+continuing education; its statement runs over several justified lines of text here.</p>
+</body></html>"""
+
+
+def _text_pdf(html: str) -> bytes:
+    return HTML(string=html).write_pdf(font_config=certificate_pdf.thread_font_config())
+
+
+def test_the_text_drawer_writes_the_file_weasyprints_drawer_writes(monkeypatch):
+    handed_over = []
+    weasyprints = pdf_engine._weasyprint_first_line
+
+    def counted(*args, **kwargs):
+        handed_over.append(args[1].text)
+        return weasyprints(*args, **kwargs)
+
+    monkeypatch.setattr(pdf_engine, "_weasyprint_first_line", counted)
+    ours = _text_pdf(TEXTS)
+    assert handed_over == []  # every line was drawn by the faster drawer
+    monkeypatch.setattr(weasyprint_draw_text, "draw_first_line", weasyprints)
+    assert _text_pdf(TEXTS) == ours
+
+
+def _page_contents(pdf: bytes) -> bytes:
+    return PdfReader(io.BytesIO(pdf)).pages[0].get_contents().get_data()
+
+
+def test_emoji_and_ellipses_are_drawn_by_weasyprints_drawer(monkeypatch):
+    html = TEXTS.replace(
+        "</body>",
+        "<p>Sam \U0001f44d\U0001f3fd and Kim \u2764\ufe0f</p>"
+        '<p style="width: 1in; overflow: hidden; white-space: nowrap; text-overflow: ellipsis">'
+        "A title far too long for its box</p></body>",
+    )
+    handed_over = []
+    weasyprints = pdf_engine._weasyprint_first_line
+
+    def counted(*args, **kwargs):
+        handed_over.append(args[1].text)
+        return weasyprints(*args, **kwargs)
+
+    monkeypatch.setattr(pdf_engine, "_weasyprint_first_line", counted)
+    ours = _text_pdf(html)
+    assert any("\U0001f44d" in text for text in handed_over)
+    assert any(text.startswith("A title") for text in handed_over)
+    monkeypatch.setattr(weasyprint_draw_text, "draw_first_line", weasyprints)
+    # The emoji font is stamped with the time it was written: the pages' drawing is compared.
+    assert _page_contents(_text_pdf(html)) == _page_contents(ours)
 
 
 # --- The collector --------------------------------------------------------------------------------
