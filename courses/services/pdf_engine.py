@@ -46,11 +46,14 @@ import pydyf
 import weasyprint
 from weasyprint import CSS, HTML
 from weasyprint import css as weasyprint_css
+from weasyprint import draw as weasyprint_draw
 from weasyprint import html as weasyprint_html
 from weasyprint import svg as weasyprint_svg
 from weasyprint.css.counters import CounterStyle
 from weasyprint.draw import text as weasyprint_draw_text
+from weasyprint.layout import inline as weasyprint_inline
 from weasyprint.logger import LOGGER as weasyprint_logger
+from weasyprint.matrix import Matrix
 from weasyprint.text.ffi import FROM_UNITS, ffi, pango
 from weasyprint.urls import URLFetcher
 
@@ -233,56 +236,77 @@ install_path_drawing()
 # WeasyPrint draws each line of text glyph by glyph, reading every field of every glyph through
 # cffi (each read a new Python object): about a fifth of a certificate's drawing. `_draw_first_line`
 # is its drawer (weasyprint/draw/text.py) step for step, with the glyphs of a run read at once
-# from Pango's array (`_GLYPH`, PangoGlyphInfo: the glyph, its width and offsets, its attributes).
-# Lines with an ellipsis, and lines set in a colour font (emoji, drawn as images), go to
-# WeasyPrint's own drawer. courses/tests/test_certificate_render_cache.py checks that both write
-# the same file, in every script the certificate may print.
+# from Pango's array (`_GLYPH`, PangoGlyphInfo: the glyph, its width and offsets, its attributes);
+# `_show_runs` is its glyph loop. Lines with an ellipsis, and lines set in a colour font (emoji,
+# drawn as images), go to WeasyPrint's own drawer. courses/tests/test_certificate_render_cache.py
+# checks that both write the same file, in every script the certificate may print.
 
 _weasyprint_first_line = weasyprint_draw_text.draw_first_line
 _GLYPH = struct.Struct("=IiiiI")
 _OLD_PANGO = pango.pango_version() < 14802  # WeasyPrint's own test, for its Pango workaround
 
 
-def _draw_first_line(stream, textbox, text_overflow, block_ellipsis, matrix):
-    if text_overflow == "ellipsis" or block_ellipsis != "none":
-        return _weasyprint_first_line(stream, textbox, text_overflow, block_ellipsis, matrix)
-    if not textbox.text.strip() or textbox.style["font_size"] < 1e-6:
-        return []
-    layout = textbox.pango_layout
-    pango.pango_layout_set_single_paragraph_mode(layout.layout, True)
-    first_line, _index = layout.get_first_line()
-    runs = []
-    run = first_line.runs[0]
-    while run != ffi.NULL:
-        # The fonts are added in the order WeasyPrint's drawer adds them (the file lists them so).
-        font, _size = stream.add_font(run.data.item.analysis.font)
-        if font.svg or font.png or font.colr:
-            return _weasyprint_first_line(stream, textbox, text_overflow, block_ellipsis, matrix)
-        runs.append(run.data)
-        run = run.next
-    stream.set_text_matrix(*matrix.values)
+def _glyphs(glyph_string) -> list[tuple[int, int, int, int]]:
+    """A run's glyphs: each one's glyph, width and horizontal and vertical offsets."""
+    count = glyph_string.num_glyphs
+    return [
+        glyph[:4]
+        for glyph in _GLYPH.iter_unpack(ffi.buffer(glyph_string.glyphs, count * _GLYPH.size))
+    ]
+
+
+class _LiveRun:
+    """A run of a line Pango has just shaped: what each glyph stands for, and its width in its
+    font, read from Pango when the file needs them (once per glyph and file)."""
+
+    __slots__ = ("clusters", "glyph_item", "glyphs", "layout", "pango_font", "utf8_text")
+
+    def __init__(self, glyph_item, layout) -> None:
+        self.glyph_item = glyph_item
+        self.layout = layout
+        self.pango_font = glyph_item.item.analysis.font
+        self.glyphs = _glyphs(glyph_item.glyphs)
+        self.clusters = self.utf8_text = None
+
+    def text_of(self, index: int) -> str:
+        glyph_string, item = self.glyph_item.glyphs, self.glyph_item.item
+        if self.clusters is None:
+            self.clusters = ffi.unpack(glyph_string.log_clusters, glyph_string.num_glyphs)
+            self.utf8_text = self.layout.text.encode()
+        clusters, count = self.clusters, len(self.glyphs)
+        start = clusters[index]
+        if item.analysis.level % 2:  # right to left
+            end = item.length if index == 0 else clusters[index - 1]
+        else:
+            end = item.length if index == count - 1 else clusters[index + 1]
+        return self.utf8_text[item.offset + start : item.offset + end].decode()
+
+    def extents_of(self, glyph_id: int, stream) -> int:
+        pango.pango_font_get_glyph_extents(
+            self.pango_font, glyph_id, stream.ink_rect, stream.logical_rect
+        )
+        return stream.logical_rect.width
+
+
+def _show_runs(stream, runs, style_font_size) -> None:
+    """WeasyPrint's glyph loop (draw_first_line's), for lines without colour fonts."""
     previous_pango_font = None
     string = ""
-    utf8_text = None
-    for glyph_item in runs:
-        glyph_string, item = glyph_item.glyphs, glyph_item.item
-        count = glyph_string.num_glyphs
-        pango_font = item.analysis.font
+    for run in runs:
+        pango_font = run.pango_font
         if pango_font != previous_pango_font:
             previous_pango_font = pango_font
             font, font_size = stream.add_font(pango_font)
             if _OLD_PANGO:
-                font_size = textbox.style["font_size"]
+                font_size = style_font_size
             if string:
                 stream.show_text(string)
             string = ""
             stream.set_font_size(font.hash, 1 if font.bitmap else font_size)
         to_unicode, widths = font.to_unicode, font.widths
         hex_format = "02x" if font.bitmap else "04x"
-        clusters = None
         string += "<"
-        glyphs = _GLYPH.iter_unpack(ffi.buffer(glyph_string.glyphs, count * _GLYPH.size))
-        for index, (glyph_id, width, x_offset, y_offset, _attributes) in enumerate(glyphs):
+        for index, (glyph_id, width, x_offset, y_offset) in enumerate(run.glyphs):
             if glyph_id == pango.PANGO_GLYPH_EMPTY:  # a zero-width empty glyph
                 string += f">{-width / font_size}<"
                 continue
@@ -298,15 +322,7 @@ def _draw_first_line(stream, textbox, text_overflow, block_ellipsis, matrix):
                 if 0 not in widths:
                     widths[0] = widths[glyph_id]
             if glyph_id not in to_unicode:  # the text the glyph stands for
-                if clusters is None:
-                    clusters = ffi.unpack(glyph_string.log_clusters, count)
-                start = clusters[index]
-                if item.analysis.level % 2:  # right to left
-                    end = item.length if index == 0 else clusters[index - 1]
-                else:
-                    end = item.length if index == count - 1 else clusters[index + 1]
-                utf8_text = utf8_text or layout.text.encode()
-                to_unicode[glyph_id] = utf8_text[item.offset + start : item.offset + end].decode()
+                to_unicode[glyph_id] = run.text_of(index)
             offset = x_offset / font_size
             rise = y_offset / 1000
             if rise:
@@ -329,11 +345,8 @@ def _draw_first_line(stream, textbox, text_overflow, block_ellipsis, matrix):
             if glyph_id in widths:
                 logical_width = widths[glyph_id]
             else:
-                pango.pango_font_get_glyph_extents(
-                    pango_font, glyph_id, stream.ink_rect, stream.logical_rect
-                )
                 logical_width = widths[glyph_id] = round(
-                    stream.logical_rect.width * 1000 * FROM_UNITS / font_size
+                    run.extents_of(glyph_id, stream) * 1000 * FROM_UNITS / font_size
                 )
             kerning = logical_width + offset - width * 1000 * FROM_UNITS / font_size
             if kerning:
@@ -343,6 +356,31 @@ def _draw_first_line(stream, textbox, text_overflow, block_ellipsis, matrix):
         else:
             string += ">"
     stream.show_text(string)
+
+
+def _draw_first_line(stream, textbox, text_overflow, block_ellipsis, matrix):
+    if text_overflow == "ellipsis" or block_ellipsis != "none":
+        return _weasyprint_first_line(stream, textbox, text_overflow, block_ellipsis, matrix)
+    if not textbox.text.strip() or textbox.style["font_size"] < 1e-6:
+        return []
+    layout = textbox.pango_layout
+    pango.pango_layout_set_single_paragraph_mode(layout.layout, True)
+    first_line, _index = layout.get_first_line()
+    glyph_items = []
+    run = first_line.runs[0]
+    while run != ffi.NULL:
+        # The fonts are added in the order WeasyPrint's drawer adds them (the file lists them so).
+        font, _size = stream.add_font(run.data.item.analysis.font)
+        if font.svg or font.png or font.colr:
+            return _weasyprint_first_line(stream, textbox, text_overflow, block_ellipsis, matrix)
+        glyph_items.append(run.data)
+        run = run.next
+    runs = [_LiveRun(glyph_item, layout) for glyph_item in glyph_items]
+    stream.set_text_matrix(*matrix.values)
+    _show_runs(stream, runs, textbox.style["font_size"])
+    recording = getattr(_thread, "recording", None)
+    if recording is not None:
+        _record_line(recording, layout, runs, stream)
     return []
 
 
@@ -352,6 +390,161 @@ def install_text_drawing() -> None:
 
 
 install_text_drawing()
+
+
+# --- Text laid out and drawn before ---------------------------------------------------------------
+# Most of a certificate's text is the same from one certificate to the next: the headings, the
+# labels, the course's title, facts and approval statements, the provider's contact line. Within
+# a certificate's render (`styles_reused`), each of its lines is laid out and drawn once per
+# thread, and again from what was kept:
+# - a line's layout (`_split_first_line`): WeasyPrint's `split_first_line`, kept by the line's
+#   text, its style, the width it has and the other arguments. Its result is a deactivated
+#   Pango layout (text and metrics, no Pango object), which nothing changes once made; a line of
+#   spaces only, which WeasyPrint may rewrite when it draws it, is laid out afresh;
+# - a line's glyphs (`_draw_text`): the runs of glyphs Pango shaped for it, with what each glyph
+#   stands for and its width in its font, kept by the text, its style and the spacing added to
+#   justify it. They are drawn again through the same glyph loop (`_show_runs`) into the file
+#   at hand: its fonts, the glyphs they list and their widths are that file's, as WeasyPrint's
+#   drawer makes them. A line with a glyph no font has, a decoration or an ellipsis is drawn
+#   afresh each time.
+# A line's style is known by its key (`_StyleKey`, above: equal keys, equal computed values),
+# found through the element whose text it is, and only for styles WeasyPrint made as it always
+# does (an anonymous style that is its parent's own, not a copy); any other line is laid out and
+# drawn afresh. Everything the line depends on is in its key, so nothing kept can stand for
+# another line: courses/tests/test_certificate_render_cache.py renders certificates after others
+# and compares them byte for byte with those of a fresh worker.
+
+_weasyprint_split_first_line = weasyprint_inline.split_first_line
+_weasyprint_draw_text = weasyprint_draw_text.draw_text
+_LINES_KEPT = 256  # laid-out lines and drawn lines, each, per thread: a certificate has some forty
+
+
+def _kept(name: str) -> OrderedDict:
+    kept = getattr(_thread, name, None)
+    if kept is None:
+        kept = OrderedDict()
+        setattr(_thread, name, kept)
+    return kept
+
+
+def _keep(kept: OrderedDict, key, value) -> None:
+    kept[key] = value
+    while len(kept) > _LINES_KEPT:
+        kept.popitem(last=False)
+
+
+def _text_style_key(style) -> tuple | None:
+    """The key of a text's style while a certificate is rendered: its element's, and how many
+    anonymous styles down; None for any other style."""
+    keys = getattr(_thread, "style_keys", None)
+    if not keys:
+        return None
+    depth = 0
+    while isinstance(style, weasyprint_css.AnonymousStyle):
+        parent = style.parent_style
+        if parent.__dict__.get("anonymous_style") is not style:  # a copy, maybe changed since
+            return None
+        style, depth = parent, depth + 1
+    entry = keys.get(id(style))
+    if entry is None or entry[0] is not style:
+        return None
+    return (entry[1], depth)
+
+
+def _split_first_line(
+    text, style, context, max_width, justification_spacing, is_line_start=True, minimum=False
+):
+    style_key = _text_style_key(style) if text.strip() else None
+    if style_key is None:
+        return _weasyprint_split_first_line(
+            text, style, context, max_width, justification_spacing, is_line_start, minimum
+        )
+    kept = _kept("lines_laid_out")
+    key = (style_key, text, max_width, justification_spacing, is_line_start, minimum)
+    line = kept.get(key)
+    if line is None:
+        line = _weasyprint_split_first_line(
+            text, style, context, max_width, justification_spacing, is_line_start, minimum
+        )
+        _keep(kept, key, line)
+    else:
+        kept.move_to_end(key)
+    return line
+
+
+class _KeptRun:
+    """A run of glyphs as drawn before: its font, its glyphs, what each stands for and each
+    one's width in its font."""
+
+    __slots__ = ("extents", "glyphs", "pango_font", "texts")
+
+    def __init__(self, live: _LiveRun, stream) -> None:
+        self.pango_font = live.pango_font  # alive with the Pango layout kept beside the runs
+        self.glyphs = live.glyphs
+        self.texts = [live.text_of(index) for index in range(len(live.glyphs))]
+        self.extents = {
+            glyph_id: live.extents_of(glyph_id, stream) for glyph_id, *_rest in live.glyphs
+        }
+
+    def text_of(self, index: int) -> str:
+        return self.texts[index]
+
+    def extents_of(self, glyph_id: int, _stream) -> int:
+        return self.extents[glyph_id]
+
+
+def _record_line(key, layout, runs: list[_LiveRun], stream) -> None:
+    if any(glyph[0] & pango.PANGO_GLYPH_UNKNOWN_FLAG for run in runs for glyph in run.glyphs):
+        return  # a .notdef glyph takes a number the file's font has free: drawn afresh each time
+    # The Pango layout is kept with the runs: it holds their fonts.
+    _keep(_kept("lines_drawn"), key, (layout.layout, tuple(_KeptRun(run, stream) for run in runs)))
+
+
+def _drawn_line_key(textbox, text_overflow, block_ellipsis) -> tuple | None:
+    style = textbox.style
+    if (
+        text_overflow == "ellipsis"
+        or block_ellipsis != "none"
+        or not textbox.text.strip()
+        or style["visibility"] != "visible"
+        or style["text_decoration_line"] != "none"
+        or style["font_size"] < 1e-6
+    ):
+        return None
+    style_key = _text_style_key(style)
+    if style_key is None:
+        return None
+    layout = textbox.pango_layout
+    return (style_key, layout.text, layout.justification_spacing)
+
+
+def _draw_text(stream, textbox, offset_x, text_overflow, block_ellipsis="none"):
+    key = _drawn_line_key(textbox, text_overflow, block_ellipsis)
+    line = _kept("lines_drawn").get(key) if key is not None else None
+    if line is None:
+        _thread.recording = key
+        try:
+            return _weasyprint_draw_text(stream, textbox, offset_x, text_overflow, block_ellipsis)
+        finally:
+            _thread.recording = None
+    # WeasyPrint's draw_text for such a line (no decoration, no emoji), its glyphs kept.
+    _kept("lines_drawn").move_to_end(key)
+    x, y = textbox.position_x, textbox.position_y + textbox.baseline
+    stream.set_color(textbox.style["color"])
+    stream.begin_text()
+    stream.set_text_matrix(*Matrix(d=-1, e=x, f=y).values)
+    _show_runs(stream, line[1], textbox.style["font_size"])
+    stream.end_text()
+    return None
+
+
+def install_kept_lines() -> None:
+    """Lay out and draw lines of text with `_split_first_line` and `_draw_text`. Idempotent."""
+    weasyprint_inline.split_first_line = _split_first_line
+    weasyprint_draw.draw_text = _draw_text
+
+
+install_kept_lines()
 
 
 # --- Writing the file ----------------------------------------------------------------------------
@@ -483,6 +676,7 @@ class _ReusingStyleFor(_StyleFor):
         if records is None:
             return
         kept = _kept_styles()
+        style_keys = _thread.style_keys
         computed = self.get_computed_styles()
         keys = {None: "root"}
         seen = set()
@@ -498,6 +692,7 @@ class _ReusingStyleFor(_StyleFor):
             seen.add(id(style))
             values = kept.get(key)
             records.append((key, style, values))
+            style_keys[id(style)] = (style, key)
             if values is not None:
                 kept.move_to_end(key)
                 own, specified, anonymous = values
@@ -522,10 +717,13 @@ def styles_reused():
     """Within: documents start their styles with the values kept in this thread; then the
     values their styles hold at the end are kept for the next ones."""
     _thread.style_records = records = []
+    # Each style's key, by the style's id (the records hold the styles, so no id is reused
+    # within): how the lines of text find theirs (`_text_style_key`).
+    _thread.style_keys = {}
     try:
         yield
     finally:
-        _thread.style_records = None
+        _thread.style_records = _thread.style_keys = None
     kept = _kept_styles()
     for key, style, started_with in records:
         anonymous = style.__dict__.get("anonymous_style") or {}

@@ -495,6 +495,104 @@ def test_emoji_and_ellipses_are_drawn_by_weasyprints_drawer(monkeypatch):
     assert _page_contents(_text_pdf(html)) == _page_contents(ours)
 
 
+# --- Lines of text laid out and drawn before --------------------------------------------------
+
+
+def _page_text(pdf: bytes) -> str:
+    return PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+
+
+@pytest.fixture
+def weasyprint_lines(monkeypatch):
+    """The lines WeasyPrint itself lays out and draws (the others come from what was kept)."""
+    made = {"laid out": [], "drawn": []}
+    split, draw = pdf_engine._weasyprint_split_first_line, pdf_engine._weasyprint_draw_text
+
+    def laid_out(text, *args, **kwargs):
+        made["laid out"].append(text)
+        return split(text, *args, **kwargs)
+
+    def drawn(stream, textbox, *args, **kwargs):
+        made["drawn"].append(textbox.text)
+        return draw(stream, textbox, *args, **kwargs)
+
+    monkeypatch.setattr(pdf_engine, "_weasyprint_split_first_line", laid_out)
+    monkeypatch.setattr(pdf_engine, "_weasyprint_draw_text", drawn)
+    return made
+
+
+def test_the_next_certificate_lays_out_and_draws_only_its_own_lines(weasyprint_lines):
+    fresh_worker()
+    first = render(*certificate("CEU-AAAA-BBBB-CCCC-DDDD", learner_name="Amara Okafor"))
+    laid_out, drawn = len(weasyprint_lines["laid out"]), len(weasyprint_lines["drawn"])
+    weasyprint_lines["laid out"].clear()
+    weasyprint_lines["drawn"].clear()
+
+    second = render(*certificate("CEU-EEEE-FFFF-GGGG-HHHH", learner_name="Jonas Lindqvist"))
+
+    # Only what differs is laid out and drawn again: the name, the code, the verify address.
+    assert "Jonas Lindqvist" in weasyprint_lines["laid out"]
+    assert "Jonas Lindqvist" in weasyprint_lines["drawn"]
+    assert len(weasyprint_lines["laid out"]) <= 6 < laid_out
+    assert len(weasyprint_lines["drawn"]) <= 6 < drawn
+    assert "Certificate of Completion" not in weasyprint_lines["drawn"]
+    text = _page_text(second)
+    assert "Jonas Lindqvist" in text
+    assert "Amara Okafor" not in text
+    assert "CEU-EEEE-FFFF-GGGG-HHHH" in text
+    assert "CEU-AAAA-BBBB-CCCC-DDDD" not in text
+    assert (
+        _page_text(first)
+        .replace("Amara Okafor", "Jonas Lindqvist")
+        .replace("AAAA-BBBB-CCCC-DDDD", "EEEE-FFFF-GGGG-HHHH")
+        == text
+    )
+
+
+def test_lines_are_kept_only_while_a_certificate_renders_and_are_bounded(
+    monkeypatch, weasyprint_lines
+):
+    fresh_worker()
+    monkeypatch.setattr(pdf_engine, "_LINES_KEPT", 5)
+    render(*certificate("CEU-AAAA-BBBB-CCCC-DDDD"))
+    assert len(pdf_engine._kept("lines_laid_out")) == 5
+    assert len(pdf_engine._kept("lines_drawn")) == 5
+    assert pdf_engine._thread.style_keys is None
+
+    # Another document (the transcript is one) lays out and draws every line itself.
+    fresh_worker()
+    weasyprint_lines["laid out"].clear()
+    _text_pdf(TEXTS)
+    _text_pdf(TEXTS)
+    assert weasyprint_lines["laid out"].count("THIS CERTIFIES THAT, word spaced") == 2
+    assert not pdf_engine._kept("lines_laid_out")
+    assert not pdf_engine._kept("lines_drawn")
+
+
+def test_a_copied_style_has_no_key():
+    fresh_worker()
+    seen = []
+    key_of = pdf_engine._text_style_key
+
+    def record(style):
+        key = key_of(style)
+        if key is not None:
+            seen.append((style, key))
+        return key
+
+    with contextlib.ExitStack() as stack:
+        patch = stack.enter_context(pytest.MonkeyPatch.context())
+        patch.setattr(pdf_engine, "_text_style_key", record)
+        stack.enter_context(pdf_engine.styles_reused())
+        document = pdf_engine.parsed_document(
+            "<html><body><p>Some text</p></body></html>", None, "https://static.invalid/"
+        ).render()
+        assert document.pages
+        style = seen[0][0]
+        assert key_of(style) == seen[0][1]
+        assert key_of(style.copy()) is None
+
+
 # --- The collector --------------------------------------------------------------------------------
 
 
