@@ -672,34 +672,60 @@ class _ReusingStyleFor(_StyleFor):
 
     def __init__(self, html, *args, **kwargs):
         super().__init__(html, *args, **kwargs)
-        records = getattr(_thread, "style_records", None)
-        if records is None:
+        if getattr(_thread, "style_records", None) is None:
             return
-        kept = _kept_styles()
-        style_keys = _thread.style_keys
         computed = self.get_computed_styles()
-        keys = {None: "root"}
+        self._keys = keys = {None: "root"}
         seen = set()
         for element in html.wrapper_element.iter_subtree():
             style = computed.get((element.etree_element, None))
             parent = element.parent.etree_element if element.parent else None
-            parent_key = keys.get(parent)
-            key = keys[element.etree_element] = (
-                None if parent_key is None or style is None else _style_key(parent_key, style)
-            )
-            if key is None or id(style) in seen:
+            if id(style) in seen:  # a style met before: keyed, not started again
+                parent_key = keys.get(parent)
+                keys[element.etree_element] = (
+                    None if parent_key is None else _style_key(parent_key, style)
+                )
                 continue
             seen.add(id(style))
-            values = kept.get(key)
-            records.append((key, style, values))
-            style_keys[id(style)] = (style, key)
-            if values is not None:
-                kept.move_to_end(key)
-                own, specified, anonymous = values
-                style.update(own)
-                style.specified.update(specified)
-                if anonymous:
-                    style.anonymous_style.update(anonymous)
+            keys[element.etree_element] = self._start(style, keys.get(parent))
+
+    def set_computed_styles(self, element, parent, root=None, pseudo_type=None, **kwargs):
+        super().set_computed_styles(element, parent, root, pseudo_type, **kwargs)
+        keys = getattr(self, "_keys", None)
+        if keys is None or isinstance(element, ElementTree.Element):
+            return  # not a certificate's, or an element's (started above, all at once)
+        # A page or one of its margin boxes, as it is laid out (their styles are computed then):
+        # keyed by its parent's key (the root element's, or the page's) and its pseudo-type.
+        parent_key = keys.get(parent)
+        keys[element, pseudo_type] = key = self._start(
+            self.get_computed_styles()[element, pseudo_type],
+            None if parent_key is None else ("page", pseudo_type, parent_key),
+        )
+        if pseudo_type is None:
+            keys[element] = key
+
+    def _start(self, style, parent_key):
+        """Start `style` with the values kept for its key, record it, and return its key (the
+        kept one where there is one); None for a style with no key."""
+        key = None if parent_key is None or style is None else _style_key(parent_key, style)
+        if key is None:
+            return None
+        kept = _kept_styles()
+        values = kept.get(key)
+        if values is not None:
+            # The kept key itself from here on: its children's keys hold it, and tables keyed
+            # by it find it by identity rather than by comparing every ancestor.
+            key = values[3]
+        _thread.style_records.append((key, style, values))
+        _thread.style_keys[id(style)] = (style, key)
+        if values is not None:
+            kept.move_to_end(key)
+            own, specified, anonymous, _key = values
+            style.update(own)
+            style.specified.update(specified)
+            if anonymous:
+                style.anonymous_style.update(anonymous)
+        return key
 
 
 weasyprint_css.StyleFor = _ReusingStyleFor
@@ -729,11 +755,11 @@ def styles_reused():
         anonymous = style.__dict__.get("anonymous_style") or {}
         values = started_with or kept.get(key)  # kept by an element before, in this document
         if values is None:
-            kept[key] = (dict(style), dict(style.specified), dict(anonymous))
+            kept[key] = (dict(style), dict(style.specified), dict(anonymous), key)
         else:  # the same values, and any computed this time only
             # A style started with the kept values, so one no longer has nothing new: most
             # certificates add nothing, and copying every value back cost a millisecond.
-            own, specified, kept_anonymous = values
+            own, specified, kept_anonymous, _key = values
             if len(style) > len(own):
                 own.update(style)
             if len(style.specified) > len(specified):
