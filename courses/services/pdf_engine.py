@@ -7,23 +7,28 @@ slowest general steps are taken here more directly where the result is the same 
   of a path drawn before (the ornament, the sample watermark) and reads a path of straight lines
   (the QR code) in one pass, writing the very operators WeasyPrint's own drawer writes; any other
   path goes to WeasyPrint's. It is installed for every document of the process.
+- Text (`_draw_first_line`): WeasyPrint's glyph loop, with each run's glyphs read from Pango at
+  once instead of field by field. It is installed for every document of the process.
 - pydyf's file write (`serialise_once_when_written`): each stream and dictionary is serialised
   once, instead of once for the file and again for the hash of its identifier.
-- Computed styles (`styles_reused`): each element's style starts with the values computed for an
-  element of the same cascade in an earlier certificate of this thread.
+- Computed styles (`styles_reused`): each element's style, and the page's, starts with the values
+  computed for one of the same cascade in an earlier certificate of this thread.
+- Lines of text (`_split_first_line`, `_draw_text`): a line laid out or shaped in an earlier
+  certificate of this thread, with the same text, style and width, is taken from what was kept.
 - The document (`parsed_document`): the template, well-formed XML, is read by Python's XML
   parser instead of WeasyPrint's HTML parser, and the user-agent stylesheet leaves out six
   pseudo-element rules a certificate never uses.
 - `collector_paused`: Python's cyclic garbage collector waits while a PDF is drawn.
 
-The write, the styles and the document act only inside a certificate's render
+The write, the styles, the lines kept and the document act only inside a certificate's render
 (`render_certificate_pdf`): other documents, the transcript among them, get WeasyPrint's and
 pydyf's own ways. The collector waits only within `collector_paused` (the transcript's render uses
 it too). Each certificate is still byte for byte what a fresh worker makes with WeasyPrint's and
 pydyf's own ways (courses/tests/test_certificate_render_cache.py).
 
 These are patches on WeasyPrint 70's internals (`weasyprint.svg.TAGS`, `weasyprint.css.StyleFor`,
-`HTML.__init__` and `_ua_stylesheets`, `weasyprint.html.UA`) and pydyf's (`Dictionary.data`,
+`HTML.__init__` and `_ua_stylesheets`, `weasyprint.html.UA`, `draw.text.draw_first_line`,
+`draw.draw_text`, `layout.inline.split_first_line`) and pydyf's (`Dictionary.data`,
 `Stream.data`, `PDF.write`), which is why pyproject.toml pins WeasyPrint `>=70,<71`: a new
 version is taken only with those tests passing. What is kept between renders is kept per thread
 (this module's own `_thread`; the certificate's fonts and stylesheets are kept in
