@@ -387,15 +387,19 @@ def test_a_signed_attribute_of_its_own_keeps_every_container_pyhankos():
     filled in from an earlier one."""
     signer = pdf_signing.document_signer().signer
     times = [datetime(2026, 11, 2, 9, 30, tzinfo=UTC), datetime(2026, 11, 3, 16, 5, tzinfo=UTC)]
-    made = [
-        asyncio.run(
+
+    def container(index: int, when: datetime):
+        return asyncio.run(
             signer.async_sign(
                 bytes([index]) * 32,
                 "sha256",
                 signed_attr_settings=PdfCMSSignedAttributes(signing_time=when),
             )
         )
-        for index, when in enumerate(times)
+
+    # In a thread of its own where this one runs an event loop (a browser test's, before).
+    made = [
+        pdf_signing.outside_event_loop(container, index, when) for index, when in enumerate(times)
     ]
 
     for container, when, index in zip(made, times, range(2), strict=True):
