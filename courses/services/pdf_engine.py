@@ -412,6 +412,7 @@ install_text_drawing()
 #   at hand: its fonts, the glyphs they list and their widths are that file's, as WeasyPrint's
 #   drawer makes them. A line with a glyph no font has, a decoration or an ellipsis is drawn
 #   afresh each time.
+# A line is kept with the font configuration it was shaped with (its Pango font map) in its key.
 # A line's style is known by its key (`_StyleKey`, above: equal keys, equal computed values),
 # found through the element whose text it is, and only for styles WeasyPrint made as it always
 # does (an anonymous style that is its parent's own, not a copy); any other line is laid out and
@@ -465,7 +466,15 @@ def _split_first_line(
             text, style, context, max_width, justification_spacing, is_line_start, minimum
         )
     kept = _kept("lines_laid_out")
-    key = (style_key, text, max_width, justification_spacing, is_line_start, minimum)
+    key = (
+        style.font_config,
+        style_key,
+        text,
+        max_width,
+        justification_spacing,
+        is_line_start,
+        minimum,
+    )
     line = kept.get(key)
     if line is None:
         line = _weasyprint_split_first_line(
@@ -520,7 +529,7 @@ def _drawn_line_key(textbox, text_overflow, block_ellipsis) -> tuple | None:
     if style_key is None:
         return None
     layout = textbox.pango_layout
-    return (style_key, layout.text, layout.justification_spacing)
+    return (style.font_config, style_key, layout.text, layout.justification_spacing)
 
 
 def _draw_text(stream, textbox, offset_x, text_overflow, block_ellipsis="none"):

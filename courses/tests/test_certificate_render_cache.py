@@ -569,6 +569,21 @@ def test_lines_are_kept_only_while_a_certificate_renders_and_are_bounded(
     assert not pdf_engine._kept("lines_drawn")
 
 
+def test_lines_are_kept_for_the_font_configuration_that_shaped_them(weasyprint_lines):
+    from weasyprint.text.fonts import FontConfiguration
+
+    fresh_worker()
+    render(*certificate("CEU-AAAA-BBBB-CCCC-DDDD"))
+    weasyprint_lines["laid out"].clear()
+    weasyprint_lines["drawn"].clear()
+    certificate_pdf._thread.font_config = FontConfiguration()  # another Pango font map
+
+    render(*certificate("CEU-EEEE-FFFF-GGGG-HHHH"))
+
+    assert "Certificate of Completion" in weasyprint_lines["laid out"]
+    assert "Certificate of Completion" in weasyprint_lines["drawn"]
+
+
 def test_a_copied_style_has_no_key():
     fresh_worker()
     seen = []
