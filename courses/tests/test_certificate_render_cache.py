@@ -453,18 +453,24 @@ def _text_pdf(html: str) -> bytes:
     return HTML(string=html).write_pdf(font_config=certificate_pdf.thread_font_config())
 
 
-def test_the_text_drawer_writes_the_file_weasyprints_drawer_writes(monkeypatch):
-    handed_over = []
+@pytest.fixture
+def handed_over(monkeypatch):
+    """The text of each line the faster drawer hands to WeasyPrint's."""
+    lines = []
     weasyprints = pdf_engine._weasyprint_first_line
 
     def counted(*args, **kwargs):
-        handed_over.append(args[1].text)
+        lines.append(args[1].text)
         return weasyprints(*args, **kwargs)
 
     monkeypatch.setattr(pdf_engine, "_weasyprint_first_line", counted)
+    return lines
+
+
+def test_the_text_drawer_writes_the_file_weasyprints_drawer_writes(monkeypatch, handed_over):
     ours = _text_pdf(TEXTS)
     assert handed_over == []  # every line was drawn by the faster drawer
-    monkeypatch.setattr(weasyprint_draw_text, "draw_first_line", weasyprints)
+    monkeypatch.setattr(weasyprint_draw_text, "draw_first_line", pdf_engine._weasyprint_first_line)
     assert _text_pdf(TEXTS) == ours
 
 
@@ -472,25 +478,17 @@ def _page_contents(pdf: bytes) -> bytes:
     return PdfReader(io.BytesIO(pdf)).pages[0].get_contents().get_data()
 
 
-def test_emoji_and_ellipses_are_drawn_by_weasyprints_drawer(monkeypatch):
+def test_emoji_and_ellipses_are_drawn_by_weasyprints_drawer(monkeypatch, handed_over):
     html = TEXTS.replace(
         "</body>",
         "<p>Sam \U0001f44d\U0001f3fd and Kim \u2764\ufe0f</p>"
         '<p style="width: 1in; overflow: hidden; white-space: nowrap; text-overflow: ellipsis">'
         "A title far too long for its box</p></body>",
     )
-    handed_over = []
-    weasyprints = pdf_engine._weasyprint_first_line
-
-    def counted(*args, **kwargs):
-        handed_over.append(args[1].text)
-        return weasyprints(*args, **kwargs)
-
-    monkeypatch.setattr(pdf_engine, "_weasyprint_first_line", counted)
     ours = _text_pdf(html)
     assert any("\U0001f44d" in text for text in handed_over)
     assert any(text.startswith("A title") for text in handed_over)
-    monkeypatch.setattr(weasyprint_draw_text, "draw_first_line", weasyprints)
+    monkeypatch.setattr(weasyprint_draw_text, "draw_first_line", pdf_engine._weasyprint_first_line)
     # The emoji font is stamped with the time it was written: the pages' drawing is compared.
     assert _page_contents(_text_pdf(html)) == _page_contents(ours)
 
