@@ -497,7 +497,9 @@ class _KeptRun:
         self.glyphs = live.glyphs
         self.texts = [live.text_of(index) for index in range(len(live.glyphs))]
         self.extents = {
-            glyph_id: live.extents_of(glyph_id, stream) for glyph_id, *_rest in live.glyphs
+            glyph_id: live.extents_of(glyph_id, stream)
+            for glyph_id, *_rest in live.glyphs
+            if glyph_id != pango.PANGO_GLYPH_EMPTY  # drawn as a shift, never measured
         }
 
     def text_of(self, index: int) -> str:

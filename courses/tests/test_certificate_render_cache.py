@@ -567,6 +567,24 @@ def test_lines_are_kept_only_while_a_certificate_renders_and_are_bounded(
     assert not pdf_engine._kept("lines_drawn")
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["Ama\u200bMensah O\u2060Brien", "שָׂרָה כֹּהֵן", "अनन्या शर्मा", "Zoë Ramírez-Núñez"],
+    ids=["zero-width", "pointed-hebrew", "devanagari", "latin"],
+)
+def test_a_line_drawn_again_from_what_was_kept_is_the_line_drawn_afresh(name, weasyprint_lines):
+    data, url = certificate("CEU-AAAA-BBBB-CCCC-DDDD", learner_name=name)
+    fresh_worker()
+    afresh = render(data, url)
+    render(*certificate("CEU-EEEE-FFFF-GGGG-HHHH", learner_name=name))
+    weasyprint_lines["drawn"].clear()
+
+    again = render(data, url)
+
+    assert name not in weasyprint_lines["drawn"]  # the name's line came from what was kept
+    assert again == afresh
+
+
 def test_lines_are_kept_for_the_font_configuration_that_shaped_them(weasyprint_lines):
     from weasyprint.text.fonts import FontConfiguration
 
