@@ -44,6 +44,7 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from functools import lru_cache, partial
 from math import atan2, pi
+from typing import NamedTuple
 from xml.etree import ElementTree
 
 import cssselect2
@@ -65,6 +66,22 @@ from weasyprint.urls import URLFetcher
 # What this module keeps between renders, per thread: paths drawn, styles' values, and while a
 # certificate's file is written, the objects serialised.
 _thread = threading.local()
+
+
+def _kept(name: str) -> OrderedDict:
+    """This thread's table `name` of what is kept between renders, oldest used first."""
+    kept = getattr(_thread, name, None)
+    if kept is None:
+        kept = OrderedDict()
+        setattr(_thread, name, kept)
+    return kept
+
+
+def _bound(kept: OrderedDict, limit: int) -> None:
+    """Drop the least recently used entries past `limit`."""
+    while len(kept) > limit:
+        kept.popitem(last=False)
+
 
 # --- Drawing SVG paths --------------------------------------------------------------------------
 # WeasyPrint draws an SVG path by parsing its `d` text a command at a time, slowly: the QR code
@@ -89,10 +106,7 @@ _PATHS_KEPT = 32  # drawn paths replayed, per thread; a QR code is drawn once an
 
 def _path_memory() -> tuple[OrderedDict, OrderedDict]:
     """Per thread: the operators of paths drawn twice or more, and the paths seen once."""
-    memory = getattr(_thread, "paths", None)
-    if memory is None:
-        memory = _thread.paths = (OrderedDict(), OrderedDict())
-    return memory
+    return _kept("paths_drawn"), _kept("paths_seen")
 
 
 def _straight_commands(d: str) -> list[tuple[str, tuple[float, ...]]] | None:
@@ -221,12 +235,10 @@ def _draw_path(svg, node, font_size) -> None:
     if d in seen:  # drawn a second time: keep it for the next ones
         del seen[d]
         drawn[d] = (svg.stream.stream[operators_from:], points)
-        while len(drawn) > _PATHS_KEPT:
-            drawn.popitem(last=False)
+        _bound(drawn, _PATHS_KEPT)
     else:
         seen[d] = None
-        while len(seen) > _PATHS_KEPT:
-            seen.popitem(last=False)
+        _bound(seen, _PATHS_KEPT)
 
 
 def install_path_drawing() -> None:
@@ -425,18 +437,9 @@ _weasyprint_draw_text = weasyprint_draw_text.draw_text
 _LINES_KEPT = 256  # laid-out lines and drawn lines, each, per thread: a certificate has some forty
 
 
-def _kept(name: str) -> OrderedDict:
-    kept = getattr(_thread, name, None)
-    if kept is None:
-        kept = OrderedDict()
-        setattr(_thread, name, kept)
-    return kept
-
-
 def _keep(kept: OrderedDict, key, value) -> None:
     kept[key] = value
-    while len(kept) > _LINES_KEPT:
-        kept.popitem(last=False)
+    _bound(kept, _LINES_KEPT)
 
 
 def _text_style_key(style) -> tuple | None:
@@ -635,6 +638,18 @@ def serialise_once_when_written(pdf: pydyf.PDF) -> None:
 # (courses/tests/test_certificate_render_cache.py).
 
 _STYLES_KEPT = 512  # styles' values, per thread: a certificate has some sixty
+
+
+class _KeptStyle(NamedTuple):
+    """What is kept of a style: its computed, specified and anonymous values, and its key (the
+    one object every later equal key is replaced by)."""
+
+    own: dict
+    specified: dict
+    anonymous: dict
+    key: _StyleKey
+
+
 _StyleFor = weasyprint_css.StyleFor
 
 
@@ -731,16 +746,15 @@ class _ReusingStyleFor(_StyleFor):
         if values is not None:
             # The kept key itself from here on: its children's keys hold it, and tables keyed
             # by it find it by identity rather than by comparing every ancestor.
-            key = values[3]
+            key = values.key
         _thread.style_records.append((key, style, values))
         _thread.style_keys[id(style)] = (style, key)
         if values is not None:
             kept.move_to_end(key)
-            own, specified, anonymous, _key = values
-            style.update(own)
-            style.specified.update(specified)
-            if anonymous:
-                style.anonymous_style.update(anonymous)
+            style.update(values.own)
+            style.specified.update(values.specified)
+            if values.anonymous:
+                style.anonymous_style.update(values.anonymous)
         return key
 
 
@@ -748,10 +762,8 @@ weasyprint_css.StyleFor = _ReusingStyleFor
 
 
 def _kept_styles() -> OrderedDict:
-    kept = getattr(_thread, "styles", None)
-    if kept is None:
-        kept = _thread.styles = OrderedDict()
-    return kept
+    """Per thread: each style key's `_KeptStyle`."""
+    return _kept("styles")
 
 
 @contextmanager
@@ -771,19 +783,18 @@ def styles_reused():
         anonymous = style.__dict__.get("anonymous_style") or {}
         values = started_with or kept.get(key)  # kept by an element before, in this document
         if values is None:
-            kept[key] = (dict(style), dict(style.specified), dict(anonymous), key)
+            kept[key] = _KeptStyle(dict(style), dict(style.specified), dict(anonymous), key)
         else:  # the same values, and any computed this time only
-            # A style started with the kept values, so one no longer has nothing new: most
-            # certificates add nothing, and copying every value back cost a millisecond.
-            own, specified, kept_anonymous, _key = values
-            if len(style) > len(own):
-                own.update(style)
-            if len(style.specified) > len(specified):
-                specified.update(style.specified)
-            if len(anonymous) > len(kept_anonymous):
-                kept_anonymous.update(anonymous)
-    while len(kept) > _STYLES_KEPT:
-        kept.popitem(last=False)
+            # A style starts with all the kept values, so one no longer than them has computed
+            # nothing new: most certificates add nothing, and copying every value back cost a
+            # millisecond.
+            if len(style) > len(values.own):
+                values.own.update(style)
+            if len(style.specified) > len(values.specified):
+                values.specified.update(style.specified)
+            if len(anonymous) > len(values.anonymous):
+                values.anonymous.update(anonymous)
+    _bound(kept, _STYLES_KEPT)
 
 
 @contextmanager
