@@ -15,23 +15,25 @@ slowest general steps are taken here more directly where the result is the same 
   computed for one of the same cascade in an earlier certificate of this thread.
 - Lines of text (`_split_first_line`, `_draw_text`): a line laid out or shaped in an earlier
   certificate of this thread, with the same text, style and width, is taken from what was kept.
+- Font programs (`_subset`, `_compressed_program`): a face cut to the same glyphs in an earlier
+  certificate of this thread is taken from what was kept, compressed once.
 - The document (`parsed_document`): the template, well-formed XML, is read by Python's XML
   parser instead of WeasyPrint's HTML parser, and the user-agent stylesheet leaves out six
   pseudo-element rules a certificate never uses.
 - `collector_paused`: Python's cyclic garbage collector waits while a PDF is drawn.
 
-The write, the styles, the lines kept and the document act only inside a certificate's render
-(`render_certificate_pdf`): other documents, the transcript among them, get WeasyPrint's and
-pydyf's own ways. The collector waits only within `collector_paused` (the transcript's render uses
-it too). Each certificate is still byte for byte what a fresh worker makes with WeasyPrint's and
-pydyf's own ways (courses/tests/test_certificate_render_cache.py).
+The write, the styles, the lines and font programs kept and the document act only inside a
+certificate's render (`render_certificate_pdf`): other documents, the transcript among them, get
+WeasyPrint's and pydyf's own ways. The collector waits only within `collector_paused` (the
+transcript's render uses it too). Each certificate is still byte for byte what a fresh worker makes
+with WeasyPrint's and pydyf's own ways (courses/tests/test_certificate_render_cache.py).
 
 These are patches on WeasyPrint 70's internals (`weasyprint.svg.TAGS`, `weasyprint.css.StyleFor`,
 `HTML.__init__` and `_ua_stylesheets`, `weasyprint.html.UA`, `draw.text.draw_first_line`,
-`draw.draw_text`, `layout.inline.split_first_line`) and pydyf's (`Dictionary.data`,
-`Stream.data`, `PDF.write`), which is why pyproject.toml pins WeasyPrint `>=70,<71`: a new
-version is taken only with those tests passing. What is kept between renders is kept per thread
-(this module's own `_thread`; the certificate's fonts and stylesheets are kept in
+`draw.draw_text`, `layout.inline.split_first_line`, `pdf.fonts.Font._harfbuzz_subset`) and pydyf's
+(`Dictionary.data`, `Stream.data`, `PDF.write`), which is why pyproject.toml pins WeasyPrint
+`>=70,<71`: a new version is taken only with those tests passing. What is kept between renders is
+kept per thread (this module's own `_thread`; the certificate's fonts and stylesheets are kept in
 certificate_pdf's)."""
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import gc
 import re
 import struct
 import threading
+import zlib
 from collections import OrderedDict
 from contextlib import contextmanager
 from functools import lru_cache, partial
@@ -60,6 +63,7 @@ from weasyprint.draw import text as weasyprint_draw_text
 from weasyprint.layout import inline as weasyprint_inline
 from weasyprint.logger import LOGGER as weasyprint_logger
 from weasyprint.matrix import Matrix
+from weasyprint.pdf import fonts as weasyprint_pdf_fonts
 from weasyprint.text.ffi import FROM_UNITS, ffi, pango
 from weasyprint.urls import URLFetcher
 
@@ -566,6 +570,83 @@ def install_kept_lines() -> None:
 install_kept_lines()
 
 
+# --- Font programs -------------------------------------------------------------------------------
+# To embed a font, WeasyPrint cuts it down with HarfBuzz to the glyphs the file uses (two passes:
+# one keeps those glyphs, one drops the empty ones after the last), and pydyf compresses the
+# program at zlib's level 9: about a tenth of a certificate's time. The same face cut to the same
+# glyphs with the same options gives the same program, and most of a certificate's faces print
+# the same glyphs in every certificate (the headings, the labels, the facts); the learner's name
+# and the code change a face or two. So each program cut is kept per thread (`_subset`), keyed by
+# the HarfBuzz face it was cut from, the glyphs kept and what else the subsetter reads (hinting,
+# and whether a glyph was missing), and compressed once (`_compressed_program`); other documents
+# (the transcript, the benchmarks' baseline) are cut and compressed by WeasyPrint and pydyf as
+# always. A HarfBuzz face never changes once made; the key names it by its address, and the entry
+# holds a reference to it, so that no other face can take that address while the entry is kept.
+# The file is byte for byte the one WeasyPrint makes
+# (courses/tests/test_certificate_render_cache.py).
+
+_weasyprint_subset = weasyprint_pdf_fonts.Font._harfbuzz_subset
+_PROGRAMS_KEPT = 32  # font programs cut, per thread: a certificate embeds four to eight
+
+
+class _KeptProgram(NamedTuple):
+    face: object  # the HarfBuzz face the program was cut from, held so that it stays alive
+    program: bytes
+
+
+def _rendering_a_certificate() -> bool:
+    return getattr(_thread, "style_keys", None) is not None  # set by `styles_reused`
+
+
+def _subset(font, to_unicode, hinting) -> None:
+    if not _rendering_a_certificate():
+        return _weasyprint_subset(font, to_unicode, hinting)
+    kept = _kept("font_programs")
+    key = (
+        int(ffi.cast("uintptr_t", font.hb_face)),
+        tuple(sorted(to_unicode)),
+        bool(hinting),
+        bool(font.missing),
+    )
+    entry = kept.get(key)
+    if entry is not None:
+        kept.move_to_end(key)
+        font.file_content = entry.program
+        return
+    whole = font.file_content
+    _weasyprint_subset(font, to_unicode, hinting)
+    if font.file_content is not whole:  # cut (HarfBuzz may fail, and WeasyPrint logs it)
+        kept[key] = _KeptProgram(font.hb_face, font.file_content)
+        _bound(kept, _PROGRAMS_KEPT)
+        compressed = _kept("font_programs_compressed")
+        compressed[id(font.file_content)] = (font.file_content, None)
+        _bound(compressed, _PROGRAMS_KEPT)
+
+
+def _compressed_program(item) -> bytes | None:
+    """A kept font program as pydyf compresses it, compressed once; None for anything else."""
+    if not _rendering_a_certificate():
+        return None
+    kept = _kept("font_programs_compressed")
+    entry = kept.get(id(item))
+    if entry is None or entry[0] is not item:
+        return None
+    program, compressed = entry
+    if compressed is None:
+        compressor = zlib.compressobj(level=9)  # pydyf's Stream.data, step for step
+        compressed = compressor.compress(program) + compressor.flush()
+        kept[id(item)] = (program, compressed)
+    kept.move_to_end(id(item))
+    return compressed
+
+
+def install_program_keeping() -> None:
+    """Cut fonts with `_subset`. Idempotent."""
+    weasyprint_pdf_fonts.Font._harfbuzz_subset = _subset
+
+
+install_program_keeping()
+
 # --- Writing the file ----------------------------------------------------------------------------
 # pydyf writes each object of a PDF, then, for the file identifier PDF/A requires, serialises
 # every object a second time to hash it: each stream compressed twice, each dictionary spelt out
@@ -579,8 +660,21 @@ install_kept_lines()
 _SERIALISED = {cls: cls.data for cls in (pydyf.Dictionary, pydyf.Stream)}
 
 
+def _stream_data(stream) -> bytes:
+    """pydyf's Stream.data, with a kept font program compressed once (`_compressed_program`)."""
+    items = stream.stream
+    if stream.compress and len(items) == 1:
+        compressed = _compressed_program(items[0])
+        if compressed is not None:
+            extra = pydyf.Dictionary(stream.extra.copy())
+            extra["Filter"] = "/FlateDecode"
+            extra["Length"] = len(compressed)
+            return b"\n".join((extra.data, b"stream", compressed, b"endstream"))
+    return _SERIALISED[pydyf.Stream].fget(stream)
+
+
 def _serialised_once(cls):
-    serialise = _SERIALISED[cls].fget
+    serialise = _stream_data if cls is pydyf.Stream else _SERIALISED[cls].fget
 
     def data(self):
         kept = getattr(_thread, "serialised", None)

@@ -600,6 +600,84 @@ def test_lines_are_kept_for_the_font_configuration_that_shaped_them(weasyprint_l
     assert "Certificate of Completion" in weasyprint_lines["drawn"]
 
 
+# --- Font programs cut and compressed once ----------------------------------------------------
+
+
+@pytest.fixture
+def fonts_cut(monkeypatch):
+    """The glyph lists WeasyPrint's subsetter cuts a font to (the others come from what was
+    kept), and how many font programs zlib compresses."""
+    made = {"cut": [], "compressed": 0}
+    cut, compressobj = pdf_engine._weasyprint_subset, zlib.compressobj
+
+    def counted_cut(font, to_unicode, hinting):
+        made["cut"].append("".join(to_unicode.values()))
+        return cut(font, to_unicode, hinting)
+
+    def counted_compressor(*args, **kwargs):
+        made["compressed"] += 1
+        return compressobj(*args, **kwargs)
+
+    monkeypatch.setattr(pdf_engine, "_weasyprint_subset", counted_cut)
+    monkeypatch.setattr(pdf_engine.zlib, "compressobj", counted_compressor)
+    return made
+
+
+def test_the_next_certificate_cuts_only_the_fonts_whose_glyphs_changed(fonts_cut):
+    data, url = certificate("CEU-AAAA-BBBB-CCCC-DDDD", learner_name="Amara Okafor")
+    fresh_worker()
+    afresh = render(data, url)
+    faces, compressed = len(fonts_cut["cut"]), fonts_cut["compressed"]
+    assert faces >= 3  # serif and sans, regular and bold
+
+    fonts_cut["cut"].clear()
+    fonts_cut["compressed"] = 0
+    again = render(data, url)
+    assert fonts_cut["cut"] == []  # every face prints the glyphs it printed before
+    # The file's other streams are compressed again; its font programs are not.
+    assert fonts_cut["compressed"] == compressed - faces
+    assert again == afresh
+
+    # A name with a letter no heading has (the "J", the "q"): its face is cut again, the others
+    # are not; the new letters are in the file's fonts and its text.
+    other = render(*certificate("CEU-AAAA-BBBB-CCCC-DDDD", learner_name="Jonas Lindqvist"))
+    assert 1 <= len(fonts_cut["cut"]) < faces
+    assert any("J" in glyphs and "q" in glyphs for glyphs in fonts_cut["cut"])
+    assert "Jonas Lindqvist" in _page_text(other)
+
+
+def test_programs_are_kept_only_while_a_certificate_renders_and_are_bounded(monkeypatch, fonts_cut):
+    fresh_worker()
+    monkeypatch.setattr(pdf_engine, "_PROGRAMS_KEPT", 2)
+    render(*certificate("CEU-AAAA-BBBB-CCCC-DDDD"))
+    assert len(fonts_cut["cut"]) > 2
+    assert len(pdf_engine._kept("font_programs")) == 2
+    assert len(pdf_engine._kept("font_programs_compressed")) == 2
+
+    # Another document (the transcript is one) has its fonts cut by WeasyPrint every time.
+    fresh_worker()
+    fonts_cut["cut"].clear()
+    first = _text_pdf(TEXTS)
+    cuts = len(fonts_cut["cut"])
+    assert _text_pdf(TEXTS) == first
+    assert len(fonts_cut["cut"]) == 2 * cuts
+    assert not pdf_engine._kept("font_programs")
+    assert not pdf_engine._kept("font_programs_compressed")
+
+
+def test_fonts_are_kept_for_the_faces_they_were_cut_from(fonts_cut):
+    from weasyprint.text.fonts import FontConfiguration
+
+    fresh_worker()
+    render(*certificate("CEU-AAAA-BBBB-CCCC-DDDD"))
+    fonts_cut["cut"].clear()
+    certificate_pdf._thread.font_config = FontConfiguration()  # another Pango font map, new faces
+
+    render(*certificate("CEU-AAAA-BBBB-CCCC-DDDD"))
+
+    assert len(fonts_cut["cut"]) >= 3
+
+
 def test_a_copied_style_has_no_key():
     fresh_worker()
     seen = []
