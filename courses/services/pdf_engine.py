@@ -10,13 +10,15 @@ slowest general steps are taken here more directly where the result is the same 
 - Text (`_draw_first_line`): WeasyPrint's glyph loop, with each run's glyphs read from Pango at
   once instead of field by field. It is installed for every document of the process.
 - pydyf's file write (`serialise_once_when_written`): each stream and dictionary is serialised
-  once, instead of once for the file and again for the hash of its identifier.
+  once, instead of once for the file and again for the hash of its identifier, and a stream's
+  content compressed for an earlier certificate of this thread (a font, the colour profile, the
+  watermark) is not compressed again.
 - Computed styles (`styles_reused`): each element's style, and the page's, starts with the values
   computed for one of the same cascade in an earlier certificate of this thread.
 - Lines of text (`_split_first_line`, `_draw_text`): a line laid out or shaped in an earlier
   certificate of this thread, with the same text, style and width, is taken from what was kept.
-- Font programs (`_subset`, `_compressed_program`): a face cut to the same glyphs in an earlier
-  certificate of this thread is taken from what was kept, compressed once.
+- Font programs (`_subset`): a face cut to the same glyphs in an earlier certificate of this
+  thread is taken from what was kept.
 - The document (`parsed_document`): the template, well-formed XML, is read by Python's XML
   parser instead of WeasyPrint's HTML parser, and the user-agent stylesheet leaves out six
   pseudo-element rules a certificate never uses.
@@ -573,16 +575,16 @@ install_kept_lines()
 # --- Font programs -------------------------------------------------------------------------------
 # To embed a font, WeasyPrint cuts it down with HarfBuzz to the glyphs the file uses (two passes:
 # one keeps those glyphs, one drops the empty ones after the last), and pydyf compresses the
-# program at zlib's level 9: about a tenth of a certificate's time. The same face cut to the same
-# glyphs with the same options gives the same program, and most of a certificate's faces print
-# the same glyphs in every certificate (the headings, the labels, the facts); the learner's name
-# and the code change a face or two. So each program cut is kept per thread (`_subset`), keyed by
-# the HarfBuzz face it was cut from, the glyphs kept and what else the subsetter reads (hinting,
-# and whether a glyph was missing), and compressed once (`_compressed_program`); other documents
-# (the transcript, the benchmarks' baseline) are cut and compressed by WeasyPrint and pydyf as
-# always. A HarfBuzz face never changes once made; the key names it by its address, and the entry
-# holds a reference to it, so that no other face can take that address while the entry is kept.
-# The file is byte for byte the one WeasyPrint makes
+# program at zlib's level 9: together about a tenth of a certificate's time. The same face cut to
+# the same glyphs with the same options gives the same program, and most of a certificate's faces
+# print the same glyphs in every certificate (the headings, the labels, the facts); the learner's
+# name and the code change a face or two. So each program cut is kept per thread (`_subset`),
+# keyed by the HarfBuzz face it was cut from, the glyphs kept and what else the subsetter reads
+# (hinting, and whether a glyph was missing); being the same, it is compressed once
+# (`_stream_data`, below). Other documents (the transcript, the benchmarks' baseline) are cut by
+# WeasyPrint as always. A HarfBuzz face never changes once made; the key names it by its address,
+# and the entry holds a reference to it, so that no other face can take that address while the
+# entry is kept. The file is byte for byte the one WeasyPrint makes
 # (courses/tests/test_certificate_render_cache.py).
 
 _weasyprint_subset = weasyprint_pdf_fonts.Font._harfbuzz_subset
@@ -618,26 +620,6 @@ def _subset(font, to_unicode, hinting) -> None:
     if font.file_content is not whole:  # cut (HarfBuzz may fail, and WeasyPrint logs it)
         kept[key] = _KeptProgram(font.hb_face, font.file_content)
         _bound(kept, _PROGRAMS_KEPT)
-        compressed = _kept("font_programs_compressed")
-        compressed[id(font.file_content)] = (font.file_content, None)
-        _bound(compressed, _PROGRAMS_KEPT)
-
-
-def _compressed_program(item) -> bytes | None:
-    """A kept font program as pydyf compresses it, compressed once; None for anything else."""
-    if not _rendering_a_certificate():
-        return None
-    kept = _kept("font_programs_compressed")
-    entry = kept.get(id(item))
-    if entry is None or entry[0] is not item:
-        return None
-    program, compressed = entry
-    if compressed is None:
-        compressor = zlib.compressobj(level=9)  # pydyf's Stream.data, step for step
-        compressed = compressor.compress(program) + compressor.flush()
-        kept[id(item)] = (program, compressed)
-    kept.move_to_end(id(item))
-    return compressed
 
 
 def install_program_keeping() -> None:
@@ -651,26 +633,38 @@ install_program_keeping()
 # pydyf writes each object of a PDF, then, for the file identifier PDF/A requires, serialises
 # every object a second time to hash it: each stream compressed twice, each dictionary spelt out
 # twice (about a twentieth of a certificate's time). While a certificate's file is written, the
-# first serialisation of each stream and dictionary is kept and given again for the hash; outside
-# that write (the transcript, the benchmark's baseline) pydyf works as it always has. Nothing is
-# kept past the write, and nothing changes an object between its two serialisations (pydyf only
-# sets offsets), so the file is byte for byte the one pydyf writes
+# first serialisation of each stream and dictionary is kept and given again for the hash. Nothing
+# of those is kept past the write, and nothing changes an object between its two serialisations
+# (pydyf only sets offsets). Most of the content compressed is the same from one certificate to
+# the next besides: the fonts (cut to the same glyphs, above), the colour profile PDF/A asks for,
+# the watermark. Each stream's compressed content is kept per thread, by the content itself, and
+# given again for the same content; zlib is deterministic, so it is what zlib would give again.
+# Outside a certificate's write (the transcript, the benchmark's baseline) pydyf works as it
+# always has. The file is byte for byte the one pydyf writes
 # (courses/tests/test_certificate_render_cache.py).
 
 _SERIALISED = {cls: cls.data for cls in (pydyf.Dictionary, pydyf.Stream)}
+_STREAMS_KEPT = 32  # streams' compressed content, per thread
 
 
 def _stream_data(stream) -> bytes:
-    """pydyf's Stream.data, with a kept font program compressed once (`_compressed_program`)."""
-    items = stream.stream
-    if stream.compress and len(items) == 1:
-        compressed = _compressed_program(items[0])
-        if compressed is not None:
-            extra = pydyf.Dictionary(stream.extra.copy())
-            extra["Filter"] = "/FlateDecode"
-            extra["Length"] = len(compressed)
-            return b"\n".join((extra.data, b"stream", compressed, b"endstream"))
-    return _SERIALISED[pydyf.Stream].fget(stream)
+    """pydyf's Stream.data, step for step; while a certificate's file is written, content
+    compressed for an earlier certificate of this thread is not compressed again."""
+    if not stream.compress or getattr(_thread, "serialised", None) is None:
+        return _SERIALISED[pydyf.Stream].fget(stream)
+    content = b"\n".join(pydyf._to_bytes(item) for item in stream.stream)  # pydyf's own
+    kept = _kept("streams_compressed")
+    compressed = kept.get(content)
+    if compressed is None:
+        compressor = zlib.compressobj(level=9)
+        compressed = kept[content] = compressor.compress(content) + compressor.flush()
+        _bound(kept, _STREAMS_KEPT)
+    else:
+        kept.move_to_end(content)
+    extra = pydyf.Dictionary(stream.extra.copy())
+    extra["Filter"] = "/FlateDecode"
+    extra["Length"] = len(compressed)
+    return b"\n".join((extra.data, b"stream", compressed, b"endstream"))
 
 
 def _serialised_once(cls):

@@ -254,7 +254,7 @@ def test_each_object_is_serialised_once_into_the_very_file_pydyf_writes(monkeypa
     """pydyf alone compresses each stream twice (once to write it, once to hash the file for its
     identifier); the certificate's write compresses each once, and the file is the same."""
     data, url = certificate("CEU-7K3M-Q9XZ-4T2P-HW8C")
-    render(data, url)  # fonts loaded, stylesheets parsed
+    fresh_worker()  # nothing compressed before
     compressions = []
     compressobj = zlib.compressobj
 
@@ -268,6 +268,7 @@ def test_each_object_is_serialised_once_into_the_very_file_pydyf_writes(monkeypa
     assert pdf_engine._thread.serialised is None  # pydyf elsewhere works as it always has
     compressions.clear()
     monkeypatch.setattr(certificate_pdf, "_finish", finish)  # pydyf's own write
+    fresh_worker()
     assert render(data, url) == once
     assert once_count < len(compressions) <= 2 * once_count
 
@@ -600,13 +601,13 @@ def test_lines_are_kept_for_the_font_configuration_that_shaped_them(weasyprint_l
     assert "Certificate of Completion" in weasyprint_lines["drawn"]
 
 
-# --- Font programs cut and compressed once ----------------------------------------------------
+# --- Font programs cut, and streams compressed, once ---------------------------------------------
 
 
 @pytest.fixture
 def fonts_cut(monkeypatch):
-    """The glyph lists WeasyPrint's subsetter cuts a font to (the others come from what was
-    kept), and how many font programs zlib compresses."""
+    """The glyphs of each font WeasyPrint's subsetter cuts (the others come from what was kept),
+    and how many streams zlib compresses."""
     made = {"cut": [], "compressed": 0}
     cut, compressobj = pdf_engine._weasyprint_subset, zlib.compressobj
 
@@ -627,18 +628,15 @@ def test_the_next_certificate_cuts_only_the_fonts_whose_glyphs_changed(fonts_cut
     data, url = certificate("CEU-AAAA-BBBB-CCCC-DDDD", learner_name="Amara Okafor")
     fresh_worker()
     afresh = render(data, url)
-    faces, compressed = len(fonts_cut["cut"]), fonts_cut["compressed"]
+    faces = len(fonts_cut["cut"])
     assert faces >= 3  # serif and sans, regular and bold
 
     fonts_cut["cut"].clear()
-    fonts_cut["compressed"] = 0
     again = render(data, url)
     assert fonts_cut["cut"] == []  # every face prints the glyphs it printed before
-    # The file's other streams are compressed again; its font programs are not.
-    assert fonts_cut["compressed"] == compressed - faces
     assert again == afresh
 
-    # A name with a letter no heading has (the "J", the "q"): its face is cut again, the others
+    # A name with letters no heading has (the "J", the "q"): its face is cut again, the others
     # are not; the new letters are in the file's fonts and its text.
     other = render(*certificate("CEU-AAAA-BBBB-CCCC-DDDD", learner_name="Jonas Lindqvist"))
     assert 1 <= len(fonts_cut["cut"]) < faces
@@ -646,23 +644,46 @@ def test_the_next_certificate_cuts_only_the_fonts_whose_glyphs_changed(fonts_cut
     assert "Jonas Lindqvist" in _page_text(other)
 
 
-def test_programs_are_kept_only_while_a_certificate_renders_and_are_bounded(monkeypatch, fonts_cut):
+def test_the_next_certificate_compresses_only_its_own_streams(fonts_cut):
+    next_one = certificate("CEU-EEEE-FFFF-GGGG-HHHH", learner_name="Jonas Lindqvist")
+    fresh_worker()
+    afresh = render(*next_one)
+    fresh_worker()
+    render(*certificate("CEU-AAAA-BBBB-CCCC-DDDD", learner_name="Amara Okafor"))
+    first = fonts_cut["compressed"]
+    fonts_cut["compressed"] = 0
+
+    after = render(*next_one)
+
+    # The page, the record and the file's metadata are its own; the colour profile, the
+    # watermark and the fonts whose glyphs are the same were compressed for the first.
+    assert 0 < fonts_cut["compressed"] <= first - 4
+    assert after == afresh
+
+
+def test_programs_and_streams_are_kept_only_for_certificates_and_are_bounded(
+    monkeypatch, fonts_cut
+):
     fresh_worker()
     monkeypatch.setattr(pdf_engine, "_PROGRAMS_KEPT", 2)
+    monkeypatch.setattr(pdf_engine, "_STREAMS_KEPT", 3)
     render(*certificate("CEU-AAAA-BBBB-CCCC-DDDD"))
     assert len(fonts_cut["cut"]) > 2
     assert len(pdf_engine._kept("font_programs")) == 2
-    assert len(pdf_engine._kept("font_programs_compressed")) == 2
+    assert len(pdf_engine._kept("streams_compressed")) == 3
 
-    # Another document (the transcript is one) has its fonts cut by WeasyPrint every time.
+    # Another document (the transcript is one) has its fonts cut and its streams compressed
+    # by WeasyPrint and pydyf every time.
     fresh_worker()
     fonts_cut["cut"].clear()
+    fonts_cut["compressed"] = 0
     first = _text_pdf(TEXTS)
-    cuts = len(fonts_cut["cut"])
+    cuts, compressed = len(fonts_cut["cut"]), fonts_cut["compressed"]
     assert _text_pdf(TEXTS) == first
     assert len(fonts_cut["cut"]) == 2 * cuts
+    assert fonts_cut["compressed"] == 2 * compressed
     assert not pdf_engine._kept("font_programs")
-    assert not pdf_engine._kept("font_programs_compressed")
+    assert not pdf_engine._kept("streams_compressed")
 
 
 def test_fonts_are_kept_for_the_faces_they_were_cut_from(fonts_cut):
