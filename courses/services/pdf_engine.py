@@ -19,24 +19,26 @@ slowest general steps are taken here more directly where the result is the same 
   certificate of this thread, with the same text, style and width, is taken from what was kept.
 - Font programs (`_subset`): a face cut to the same glyphs in an earlier certificate of this
   thread is taken from what was kept.
+- SVG images (`_image`): a static SVG image (the ornament, the watermark) is parsed once per
+  thread, and drawn again from its operators where nothing else changes.
 - The document (`parsed_document`): the template, well-formed XML, is read by Python's XML
   parser instead of WeasyPrint's HTML parser, and the user-agent stylesheet leaves out six
   pseudo-element rules a certificate never uses.
 - `collector_paused`: Python's cyclic garbage collector waits while a PDF is drawn.
 
-The write, the styles, the lines and font programs kept and the document act only inside a
-certificate's render (`render_certificate_pdf`): other documents, the transcript among them, get
-WeasyPrint's and pydyf's own ways. The collector waits only within `collector_paused` (the
-transcript's render uses it too). Each certificate is still byte for byte what a fresh worker makes
-with WeasyPrint's and pydyf's own ways (courses/tests/test_certificate_render_cache.py).
+The write, the styles, the lines, font programs and SVG images kept and the document act only
+inside a certificate's render (`render_certificate_pdf`): other documents, the transcript among
+them, get WeasyPrint's and pydyf's own ways. The collector waits only within `collector_paused`
+(the transcript's render uses it too). Each certificate is still byte for byte what a fresh worker
+makes with WeasyPrint's and pydyf's own ways (courses/tests/test_certificate_render_cache.py).
 
 These are patches on WeasyPrint 70's internals (`weasyprint.svg.TAGS`, `weasyprint.css.StyleFor`,
 `HTML.__init__` and `_ua_stylesheets`, `weasyprint.html.UA`, `draw.text.draw_first_line`,
-`draw.draw_text`, `layout.inline.split_first_line`, `pdf.fonts.Font._harfbuzz_subset`) and pydyf's
-(`Dictionary.data`, `Stream.data`, `PDF.write`), which is why pyproject.toml pins WeasyPrint
-`>=70,<71`: a new version is taken only with those tests passing. What is kept between renders is
-kept per thread (this module's own `_thread`; the certificate's fonts and stylesheets are kept in
-certificate_pdf's)."""
+`draw.draw_text`, `layout.inline.split_first_line`, `pdf.fonts.Font._harfbuzz_subset`,
+`document.original_get_image_from_uri`) and pydyf's (`Dictionary.data`, `Stream.data`,
+`PDF.write`), which is why pyproject.toml pins WeasyPrint `>=70,<71`: a new version is taken only
+with those tests passing. What is kept between renders is kept per thread (this module's own
+`_thread`; the certificate's fonts and stylesheets are kept in certificate_pdf's)."""
 
 from __future__ import annotations
 
@@ -57,9 +59,12 @@ import pydyf
 import weasyprint
 from weasyprint import CSS, HTML
 from weasyprint import css as weasyprint_css
+from weasyprint import document as weasyprint_document
 from weasyprint import draw as weasyprint_draw
 from weasyprint import html as weasyprint_html
+from weasyprint import images as weasyprint_images
 from weasyprint import svg as weasyprint_svg
+from weasyprint import urls as weasyprint_urls
 from weasyprint.css.counters import CounterStyle
 from weasyprint.draw import text as weasyprint_draw_text
 from weasyprint.layout import inline as weasyprint_inline
@@ -628,6 +633,156 @@ def install_program_keeping() -> None:
 
 
 install_program_keeping()
+
+# --- SVG images -------------------------------------------------------------------------------
+# WeasyPrint parses an image each time a document loads it, and draws an SVG image by walking its
+# tree node by node. The ornament and the sample watermark are the same files in every
+# certificate, drawn at the same sizes, each into a group of its own (a background that does not
+# repeat): about a twentieth of a certificate's time. While a certificate renders, an SVG image is
+# kept per thread by its address and its very content (`_image`): its intrinsic sizes, and each
+# drawing of it made into a stream in its initial state (no colour, opacity or font set yet),
+# which is what WeasyPrint writes into a new group, by its size and the transformation in place. A
+# drawing is kept only when it changed nothing of the stream but its operators and the opacity
+# states it names (`/a1`, `/A0.5`: each one's name is its value); one that adds a pattern, a
+# shading, an image, a font or any other state is drawn by WeasyPrint every time. Whatever was not
+# kept is asked of WeasyPrint's image, made for the document at hand when first needed. The file
+# is byte for byte the one WeasyPrint makes (courses/tests/test_certificate_render_cache.py).
+
+_weasyprint_image = weasyprint_document.original_get_image_from_uri
+_IMAGES_KEPT = 8  # SVG images, per thread: a certificate draws two
+
+
+class _KeptSvg:
+    """What an SVG image gave before: its intrinsic sizes (by resolution and font size), and its
+    drawings (by size: the operators, and the opacity states they name)."""
+
+    __slots__ = ("drawings", "sizes")
+
+    def __init__(self) -> None:
+        self.sizes, self.drawings = {}, {}
+
+
+def _opacity_states(stream) -> dict | None:
+    """The opacity states a stream's resources name, each as its values; None where they hold
+    anything else (a state with other entries, or any other resource)."""
+    states = {}
+    for name, state in stream._resources["ExtGState"].items():
+        if not isinstance(state, pydyf.Dictionary) or not state.keys() <= {"ca", "CA"}:
+            return None
+        states[name] = dict(state)
+    return states
+
+
+def _resources_in_use(stream) -> tuple:
+    """How many resources of each kind but opacity states, fonts and images the file has."""
+    return (
+        tuple(
+            (name, len(resource or ()))
+            for name, resource in stream._resources.items()
+            if name != "ExtGState"
+        ),
+        len(stream._fonts),
+        len(stream._images),
+    )
+
+
+def _in_initial_state(stream) -> bool:
+    return (
+        stream._current_color is None
+        and stream._current_color_stroke is None
+        and stream._current_alpha is None
+        and stream._current_alpha_stroke is None
+        and stream._current_font is None
+    )
+
+
+class _ThreadSvg:
+    """An SVG image in one document, drawn and sized from what this thread kept of it; the rest
+    is asked of WeasyPrint's image, loaded for this document (`load`) when first needed."""
+
+    def __init__(self, kept: _KeptSvg, load, image=None) -> None:
+        self._kept, self._load, self._image = kept, load, image
+
+    def _weasyprint_image(self):
+        if self._image is None:
+            self._image = self._load()
+        return self._image
+
+    def get_intrinsic_size(self, image_resolution, font_size):
+        key = (image_resolution, font_size)
+        size = self._kept.sizes.get(key)
+        if size is None:
+            size = self._kept.sizes[key] = self._weasyprint_image().get_intrinsic_size(
+                image_resolution, font_size
+            )
+        return size
+
+    def draw(self, stream, concrete_width, concrete_height, style) -> None:
+        # The transformation in place too: a clipping path is drawn relative to it.
+        key = (concrete_width, concrete_height, stream.ctm.values)
+        initial = _in_initial_state(stream)
+        drawing = self._kept.drawings.get(key) if initial else None
+        if drawing is not None:
+            operators, states = drawing
+            stream.stream.extend(operators)
+            named = stream._resources["ExtGState"]
+            for name, values in states.items():
+                if name not in named:  # as WeasyPrint's `set_alpha` adds it
+                    named[name] = pydyf.Dictionary(values)
+            return
+        start, before = len(stream.stream), _resources_in_use(stream)
+        states_before = _opacity_states(stream)
+        self._weasyprint_image().draw(stream, concrete_width, concrete_height, style)
+        if not initial or states_before is None:
+            return
+        states = _opacity_states(stream)
+        if states is not None and _resources_in_use(stream) == before:
+            added = {name: values for name, values in states.items() if name not in states_before}
+            self._kept.drawings[key] = (stream.stream[start:], added)
+
+
+def _image(
+    cache, url_fetcher, options, url, forced_mime_type=None, context=None, orientation="from-image"
+):
+    """WeasyPrint's `get_image_from_uri`; while a certificate renders, an SVG image is given
+    from what this thread kept of it (`_ThreadSvg`)."""
+    arguments = {"forced_mime_type": forced_mime_type, "context": context}
+    arguments["orientation"] = orientation
+    if url in cache or not _rendering_a_certificate():
+        return _weasyprint_image(cache, url_fetcher, options, url, **arguments)
+    try:
+        with weasyprint_urls.fetch(url_fetcher, url) as response:
+            content = response.read()
+            mime_type = forced_mime_type or response.content_type
+    except Exception:  # WeasyPrint's loader fetches it again, and says what went wrong
+        return _weasyprint_image(cache, url_fetcher, options, url, **arguments)
+    if mime_type != "image/svg+xml":
+        return _weasyprint_image(cache, url_fetcher, options, url, **arguments)
+    # WeasyPrint's image is loaded outside the document's cache, which holds the stand-in.
+    load = partial(_weasyprint_image, {}, url_fetcher, options, url, **arguments)
+    kept = _kept("svg_images")
+    key = (url, content)
+    entry = kept.get(key)
+    image = None
+    if entry is None:
+        image = load()
+        if not isinstance(image, weasyprint_images.SVGImage):
+            cache[url] = image
+            return image
+        entry = kept[key] = _KeptSvg()
+        _bound(kept, _IMAGES_KEPT)
+    else:
+        kept.move_to_end(key)
+    cache[url] = stand_in = _ThreadSvg(entry, load, image)
+    return stand_in
+
+
+def install_svg_keeping() -> None:
+    """Load images with `_image`. Idempotent."""
+    weasyprint_document.original_get_image_from_uri = _image
+
+
+install_svg_keeping()
 
 # --- Writing the file ----------------------------------------------------------------------------
 # pydyf writes each object of a PDF, then, for the file identifier PDF/A requires, serialises

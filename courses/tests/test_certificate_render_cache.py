@@ -12,12 +12,14 @@ import contextlib
 import copy
 import gc
 import io
+import os
 import re
 import shutil
 import subprocess
 import zlib
 from collections import deque
 from pathlib import Path
+from urllib.parse import quote
 
 import pydyf
 import pytest
@@ -28,6 +30,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 from weasyprint import HTML
 from weasyprint.draw import text as weasyprint_draw_text
+from weasyprint.images import SVGImage
 from weasyprint.svg import SVG
 
 from accounts.tests.factories import LicenceFactory
@@ -697,6 +700,134 @@ def test_fonts_are_kept_for_the_faces_they_were_cut_from(fonts_cut):
     render(*certificate("CEU-AAAA-BBBB-CCCC-DDDD"))
 
     assert len(fonts_cut["cut"]) >= 3
+
+
+# --- SVG images loaded and drawn once ------------------------------------------------------------
+
+
+@pytest.fixture
+def svg_work(monkeypatch):
+    """The addresses of the SVG images WeasyPrint loads, and how many it draws itself."""
+    made = {"loaded": [], "drawn": 0}
+    load, draw = pdf_engine._weasyprint_image, SVGImage.draw
+
+    def counted_load(cache, url_fetcher, options, url, **kwargs):
+        image = load(cache, url_fetcher, options, url, **kwargs)
+        if isinstance(image, SVGImage):
+            made["loaded"].append(url)
+        return image
+
+    def counted_draw(*args, **kwargs):
+        made["drawn"] += 1
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(pdf_engine, "_weasyprint_image", counted_load)
+    monkeypatch.setattr(SVGImage, "draw", counted_draw)
+    return made
+
+
+def test_the_next_certificate_loads_and_draws_no_svg_image(svg_work):
+    next_one = certificate("CEU-EEEE-FFFF-GGGG-HHHH", learner_name="Jonas Lindqvist")
+    fresh_worker()
+    afresh = render(*next_one)
+    assert sorted(url.rsplit("/", 1)[1] for url in svg_work["loaded"]) == [
+        "ornament.svg",
+        "sample-watermark.svg",
+    ]
+    assert svg_work["drawn"] == 2
+    svg_work["loaded"].clear()
+    svg_work["drawn"] = 0
+    fresh_worker()
+    render(*certificate("CEU-AAAA-BBBB-CCCC-DDDD", learner_name="Amara Okafor"))
+
+    svg_work["loaded"].clear()
+    svg_work["drawn"] = 0
+    after = render(*next_one)
+
+    assert svg_work == {"loaded": [], "drawn": 0}
+    assert after == afresh
+
+
+def test_a_changed_svg_file_is_loaded_and_drawn_again(tmp_path, settings, svg_work):
+    folder = tmp_path / "static" / "courses" / "pdf"
+    folder.mkdir(parents=True)
+    for name in ("certificate.css", "ornament.svg", "sample-watermark.svg"):
+        shutil.copy(STATIC / name, folder / name)
+    settings.STATICFILES_DIRS = [tmp_path / "static"]
+    ornament = folder / "ornament.svg"
+    gold, blue = ornament.read_text(), ornament.read_text().replace("#a8864f", "#1f3a5f")
+    writes = iter(range(1, 10))
+
+    def write(text: str) -> None:  # a time of its own: a file system may count in ticks
+        ornament.write_text(text)
+        os.utime(ornament, ns=(next(writes) * 10**9,) * 2)
+
+    data, url = certificate("CEU-7K3M-Q9XZ-4T2P-HW8C")
+    fresh_worker()
+    before = render(data, url)
+    write(blue)
+    fresh_worker()
+    afresh = render(data, url)
+    fresh_worker()
+    write(gold)
+    render(data, url)
+    write(blue)
+    svg_work["loaded"].clear()
+
+    changed = render(data, url)
+
+    assert [loaded.rsplit("/", 1)[1] for loaded in svg_work["loaded"]] == ["ornament.svg"]
+    assert changed == afresh != before
+
+
+# Drawings that add to the file more than opacity states: a shading, a font.
+SVG_WITH_A_GRADIENT = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="10"><defs><linearGradient '
+    'id="g"><stop offset="0" stop-color="#1f3a5f"/><stop offset="1" stop-color="#a8864f"/>'
+    '</linearGradient></defs><rect width="40" height="10" fill="url(#g)"/></svg>'
+)
+SVG_WITH_TEXT = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="10"><text x="0" y="8" '
+    'font-family="DejaVu Sans" font-size="8">CE</text></svg>'
+)
+SVG_BACKGROUND = (
+    "<!doctype html><html><head><style>@page {{ size: A6 }} div {{ width: 2in; height: 0.5in; "
+    'background: url("data:image/svg+xml,{svg}") no-repeat }}</style></head><body><div></div>'
+    "</body></html>"
+)
+
+
+@pytest.mark.parametrize("svg", [SVG_WITH_A_GRADIENT, SVG_WITH_TEXT], ids=["gradient", "text"])
+def test_an_svg_drawing_with_more_than_opacity_states_is_drawn_by_weasyprint_each_time(
+    svg, svg_work
+):
+    html = SVG_BACKGROUND.format(svg=quote(svg))
+    fresh_worker()
+    with pdf_engine.styles_reused():  # as in a certificate's render
+        first = _text_pdf(html)
+        assert svg_work["drawn"] == 1
+        assert _text_pdf(html) == first
+
+    assert svg_work["drawn"] == 2
+    assert len(svg_work["loaded"]) == 2  # loaded again to be drawn again
+    (kept,) = pdf_engine._kept("svg_images").values()
+    assert kept.drawings == {}
+
+
+def test_svg_images_are_kept_only_while_a_certificate_renders_and_are_bounded(
+    monkeypatch, svg_work
+):
+    fresh_worker()
+    monkeypatch.setattr(pdf_engine, "_IMAGES_KEPT", 1)
+    render(*certificate("CEU-AAAA-BBBB-CCCC-DDDD"))
+    assert len(pdf_engine._kept("svg_images")) == 1
+
+    fresh_worker()
+    svg_work["drawn"] = 0
+    html = SVG_BACKGROUND.format(svg=quote((STATIC / "ornament.svg").read_text()))
+    assert _text_pdf(html) == _text_pdf(html)
+    assert svg_work["drawn"] == 2
+    assert not pdf_engine._kept("svg_images")
 
 
 def test_a_copied_style_has_no_key():
