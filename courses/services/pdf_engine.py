@@ -17,8 +17,8 @@ slowest general steps are taken here more directly where the result is the same 
   computed for one of the same cascade in an earlier certificate of this thread.
 - Lines of text (`_split_first_line`, `_draw_text`): a line laid out or shaped in an earlier
   certificate of this thread, with the same text, style and width, is taken from what was kept.
-- Font programs (`_subset`): a face cut to the same glyphs in an earlier certificate of this
-  thread is taken from what was kept.
+- Font programs (`_subset`, `_cut`): a face cut to the same glyphs in an earlier certificate of
+  this thread is taken from what was kept.
 - SVG images (`_image`): a static SVG image (the ornament, the watermark) is parsed once per
   thread, and drawn again from its operators where nothing else changes.
 - The document (`parsed_document`): the template, well-formed XML, is read by Python's XML
@@ -71,7 +71,8 @@ from weasyprint.layout import inline as weasyprint_inline
 from weasyprint.logger import LOGGER as weasyprint_logger
 from weasyprint.matrix import Matrix
 from weasyprint.pdf import fonts as weasyprint_pdf_fonts
-from weasyprint.text.ffi import FROM_UNITS, ffi, pango
+from weasyprint.text.ffi import FROM_UNITS, ffi, harfbuzz, harfbuzz_subset, pango
+from weasyprint.text.fonts import get_hb_object_data
 from weasyprint.urls import URLFetcher
 
 # What this module keeps between renders, per thread: paths drawn, styles' values, and while a
@@ -587,12 +588,18 @@ install_kept_lines()
 # keyed by the HarfBuzz face it was cut from, the glyphs kept and what else the subsetter reads
 # (hinting, and whether a glyph was missing); being the same, it is compressed once
 # (`_stream_data`, below). Other documents (the transcript, the benchmarks' baseline) are cut by
-# WeasyPrint as always. A HarfBuzz face never changes once made; the key names it by its address,
-# and the entry holds a reference to it, so that no other face can take that address while the
-# entry is kept. The file is byte for byte the one WeasyPrint makes
-# (courses/tests/test_certificate_render_cache.py).
+# WeasyPrint as always. A program not kept is cut by `_cut`, WeasyPrint's subsetter with arrays
+# whose C type cffi need not parse again for each new count of glyphs. A HarfBuzz face never
+# changes once made; the key names it by its address, and the entry holds a reference to it, so
+# that no other face can take that address while the entry is kept. The file is byte for byte the
+# one WeasyPrint makes (courses/tests/test_certificate_render_cache.py).
 
 _weasyprint_subset = weasyprint_pdf_fonts.Font._harfbuzz_subset
+# Tables dropped from every font program, as WeasyPrint drops them.
+_DROPPED_TABLES = (
+    b"BASE", b"DSIG", b"EBDT", b"EBLC", b"EBSC", b"GPOS",
+    b"GSUB", b"JSTF", b"LTSH", b"PCLT", b"SVG ",
+)  # fmt: skip
 _PROGRAMS_KEPT = 32  # font programs cut, per thread: a certificate embeds four to eight
 
 
@@ -603,6 +610,50 @@ class _KeptProgram(NamedTuple):
 
 def _rendering_a_certificate() -> bool:
     return getattr(_thread, "style_keys", None) is not None  # set by `styles_reused`
+
+
+def _codepoints(values) -> object:
+    # An array of a size given at run time: WeasyPrint names the size in the C type
+    # (`hb_codepoint_t[40]`), which cffi parses anew, once for every size it meets, in about 2 ms.
+    return ffi.new("hb_codepoint_t[]", values)
+
+
+def _cut(font, to_unicode, hinting) -> None:
+    """WeasyPrint's `_harfbuzz_subset`, step for step, its arrays made by `_codepoints`."""
+    flags = harfbuzz_subset.HB_SUBSET_FLAGS_NOTDEF_OUTLINE if font.missing else 0
+    keep = harfbuzz_subset.HB_SUBSET_FLAGS_PASSTHROUGH_UNRECOGNIZED | (
+        harfbuzz_subset.HB_SUBSET_FLAGS_DESUBROUTINIZE
+    )
+    subset = ffi.gc(
+        harfbuzz_subset.hb_subset_input_create_or_fail(), harfbuzz_subset.hb_subset_input_destroy
+    )
+    # The glyphs used, and the tables dropped.
+    glyphs = sorted(to_unicode)
+    glyph_set = harfbuzz_subset.hb_subset_input_glyph_set(subset)
+    harfbuzz.hb_set_add_sorted_array(glyph_set, _codepoints(glyphs), len(glyphs))
+    harfbuzz_subset.hb_subset_input_set_flags(
+        subset, flags | keep | harfbuzz_subset.HB_SUBSET_FLAGS_RETAIN_GIDS
+    )
+    dropped = tuple(harfbuzz.hb_tag_from_string(tag, -1) for tag in _DROPPED_TABLES)
+    drop_set = harfbuzz_subset.hb_subset_input_set(
+        subset, harfbuzz_subset.HB_SUBSET_SETS_DROP_TABLE_TAG
+    )
+    harfbuzz.hb_set_add_sorted_array(drop_set, _codepoints(dropped), len(dropped))
+    face = ffi.gc(harfbuzz_subset.hb_subset_or_fail(font.hb_face, subset), harfbuzz.hb_face_destroy)
+    # Then the empty glyphs after the last one used dropped.
+    every_glyph = tuple(range(glyphs[-1] + 1))
+    glyph_set = harfbuzz_subset.hb_subset_input_glyph_set(subset)
+    harfbuzz.hb_set_add_sorted_array(glyph_set, _codepoints(every_glyph), len(every_glyph))
+    if not hinting:
+        flags |= harfbuzz_subset.HB_SUBSET_FLAGS_NO_HINTING
+    harfbuzz_subset.hb_subset_input_set_flags(subset, flags | keep)
+    face = ffi.gc(harfbuzz_subset.hb_subset_or_fail(face, subset), harfbuzz.hb_face_destroy)
+    if face:
+        program = get_hb_object_data(face)
+        if program:
+            font.file_content = program
+            return
+    weasyprint_logger.warning('Unable to subset "%s" with HarfBuzz', font.family)
 
 
 def _subset(font, to_unicode, hinting) -> None:
@@ -621,7 +672,7 @@ def _subset(font, to_unicode, hinting) -> None:
         font.file_content = entry.program
         return
     whole = font.file_content
-    _weasyprint_subset(font, to_unicode, hinting)
+    _cut(font, to_unicode, hinting)
     if font.file_content is not whole:  # cut (HarfBuzz may fail, and WeasyPrint logs it)
         kept[key] = _KeptProgram(font.hb_face, font.file_content)
         _bound(kept, _PROGRAMS_KEPT)

@@ -612,19 +612,44 @@ def fonts_cut(monkeypatch):
     """The glyphs of each font WeasyPrint's subsetter cuts (the others come from what was kept),
     and how many streams zlib compresses."""
     made = {"cut": [], "compressed": 0}
-    cut, compressobj = pdf_engine._weasyprint_subset, zlib.compressobj
+    compressobj = zlib.compressobj
 
-    def counted_cut(font, to_unicode, hinting):
-        made["cut"].append("".join(to_unicode.values()))
-        return cut(font, to_unicode, hinting)
+    def counted(cut):
+        def counted_cut(font, to_unicode, hinting):
+            made["cut"].append("".join(to_unicode.values()))
+            return cut(font, to_unicode, hinting)
+
+        return counted_cut
 
     def counted_compressor(*args, **kwargs):
         made["compressed"] += 1
         return compressobj(*args, **kwargs)
 
-    monkeypatch.setattr(pdf_engine, "_weasyprint_subset", counted_cut)
+    # Certificates' fonts are cut by `_cut`, other documents' by WeasyPrint's subsetter.
+    monkeypatch.setattr(pdf_engine, "_cut", counted(pdf_engine._cut))
+    monkeypatch.setattr(pdf_engine, "_weasyprint_subset", counted(pdf_engine._weasyprint_subset))
     monkeypatch.setattr(pdf_engine.zlib, "compressobj", counted_compressor)
     return made
+
+
+def test_fonts_are_cut_to_the_program_weasyprints_subsetter_makes(monkeypatch):
+    fonts = []
+    weasyprints = pdf_engine._weasyprint_subset
+
+    def both(font, to_unicode, hinting):
+        fonts.append((copy.copy(font), dict(to_unicode)))
+        return weasyprints(font, to_unicode, hinting)
+
+    monkeypatch.setattr(pdf_engine, "_weasyprint_subset", both)
+    _text_pdf(TEXTS)  # every script, bold, a second face, a character no font has
+    assert len(fonts) >= 6
+    assert any(font.missing for font, _glyphs in fonts)
+    for font, glyphs in fonts:
+        for hinting in (False, True):
+            ours, theirs = copy.copy(font), copy.copy(font)
+            pdf_engine._cut(ours, glyphs, hinting)
+            weasyprints(theirs, glyphs, hinting)
+            assert ours.file_content == theirs.file_content != font.file_content
 
 
 def test_the_next_certificate_cuts_only_the_fonts_whose_glyphs_changed(fonts_cut):
