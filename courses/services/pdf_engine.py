@@ -13,8 +13,9 @@ slowest general steps are taken here more directly where the result is the same 
   once, instead of once for the file and again for the hash of its identifier, and a stream's
   content compressed for an earlier certificate of this thread (a font, the colour profile, the
   watermark) is not compressed again.
-- Computed styles (`styles_reused`): each element's style, and the page's, starts with the values
-  computed for one of the same cascade in an earlier certificate of this thread.
+- Computed styles (`styles_reused`): each element's style, the page's and a table's copy of its
+  element's, starts with the values computed for one of the same cascade in an earlier
+  certificate of this thread.
 - Lines of text (`_split_first_line`, `_draw_text`): a line laid out or shaped in an earlier
   certificate of this thread, with the same text, style and width, is taken from what was kept.
 - Font programs (`_subset`, `_cut`): a face cut to the same glyphs in an earlier certificate of
@@ -35,10 +36,11 @@ makes with WeasyPrint's and pydyf's own ways (courses/tests/test_certificate_ren
 These are patches on WeasyPrint 70's internals (`weasyprint.svg.TAGS`, `weasyprint.css.StyleFor`,
 `HTML.__init__` and `_ua_stylesheets`, `weasyprint.html.UA`, `draw.text.draw_first_line`,
 `draw.draw_text`, `layout.inline.split_first_line`, `pdf.fonts.Font._harfbuzz_subset`,
-`document.original_get_image_from_uri`) and pydyf's (`Dictionary.data`, `Stream.data`,
-`PDF.write`), which is why pyproject.toml pins WeasyPrint `>=70,<71`: a new version is taken only
-with those tests passing. What is kept between renders is kept per thread (this module's own
-`_thread`; the certificate's fonts and stylesheets are kept in certificate_pdf's)."""
+`document.original_get_image_from_uri`, `formatting_structure.build.wrap_table`) and pydyf's
+(`Dictionary.data`, `Stream.data`, `PDF.write`), which is why pyproject.toml pins WeasyPrint
+`>=70,<71`: a new version is taken only with those tests passing. What is kept between renders is
+kept per thread (this module's own `_thread`; the certificate's fonts and stylesheets are kept in
+certificate_pdf's)."""
 
 from __future__ import annotations
 
@@ -65,8 +67,11 @@ from weasyprint import html as weasyprint_html
 from weasyprint import images as weasyprint_images
 from weasyprint import svg as weasyprint_svg
 from weasyprint import urls as weasyprint_urls
+from weasyprint.css import properties as weasyprint_properties
 from weasyprint.css.counters import CounterStyle
 from weasyprint.draw import text as weasyprint_draw_text
+from weasyprint.formatting_structure import boxes as weasyprint_boxes
+from weasyprint.formatting_structure import build as weasyprint_build
 from weasyprint.layout import inline as weasyprint_inline
 from weasyprint.logger import LOGGER as weasyprint_logger
 from weasyprint.matrix import Matrix
@@ -1033,26 +1038,68 @@ class _ReusingStyleFor(_StyleFor):
         """Start `style` with the values kept for its key, record it, and return its key (the
         kept one where there is one); None for a style with no key."""
         key = None if parent_key is None or style is None else _style_key(parent_key, style)
-        if key is None:
-            return None
-        kept = _kept_styles()
-        values = kept.get(key)
-        if values is not None:
-            # The kept key itself from here on: its children's keys hold it, and tables keyed
-            # by it find it by identity rather than by comparing every ancestor.
-            key = values.key
-        _thread.style_records.append((key, style, values))
-        _thread.style_keys[id(style)] = (style, key)
-        if values is not None:
-            kept.move_to_end(key)
-            style.update(values.own)
-            style.specified.update(values.specified)
-            if values.anonymous:
-                style.anonymous_style.update(values.anonymous)
-        return key
+        return None if key is None else _start_keyed(style, key)
+
+
+def _start_keyed(style, key):
+    """Start `style` with the values kept for `key`, record it, and return its key (the kept
+    one where there is one)."""
+    kept = _kept_styles()
+    values = kept.get(key)
+    if values is not None:
+        # The kept key itself from here on: its children's keys hold it, and tables keyed by it
+        # find it by identity rather than by comparing every ancestor.
+        key = values.key
+    _thread.style_records.append((key, style, values))
+    _thread.style_keys[id(style)] = (style, key)
+    if values is not None:
+        kept.move_to_end(key)
+        style.update(values.own)
+        style.specified.update(values.specified)
+        if values.anonymous:
+            style.anonymous_style.update(values.anonymous)
+    return key
 
 
 weasyprint_css.StyleFor = _ReusingStyleFor
+
+# A table's box gets a copy of its element's style, in which the properties that apply to the
+# table's wrapper instead are set to their initial values (`wrap_table`): WeasyPrint does the same
+# to the same style every time, so the copy's values follow from the element's style key too, and
+# are kept under that key marked as the table's.
+_weasyprint_wrap_table = weasyprint_build.wrap_table
+_READ_BY_WRAP_TABLE = (
+    "border_collapse",
+    "direction",
+    "color",
+    *sorted(weasyprint_properties.TABLE_WRAPPER_BOX_PROPERTIES),
+    *(
+        f"border_{side}_{part}"
+        for side in ("top", "right", "bottom", "left")
+        for part in ("style", "width", "color")
+    ),
+)
+
+
+def _wrap_table(box, children):
+    keys = getattr(_thread, "style_keys", None)
+    entry = keys.get(id(box.style)) if keys else None
+    if entry is None or entry[0] is not box.style:
+        return _weasyprint_wrap_table(box, children)
+    # The values `wrap_table` reads from the copy (the properties it moves to the wrapper, and the
+    # borders it collapses), read from the element's style first: the same values, none of them
+    # depending on what it moves. Kept with the element's style, they come with the copy from
+    # then on instead of being computed on it. (One missed is computed on the copy, as before.)
+    for name in _READ_BY_WRAP_TABLE:
+        box.style[name]
+    wrapper = _weasyprint_wrap_table(box, children)
+    for table in wrapper.children:
+        if isinstance(table, weasyprint_boxes.TableBox):
+            _start_keyed(table.style, ("table", entry[1]))
+    return wrapper
+
+
+weasyprint_build.wrap_table = _wrap_table
 
 
 def _kept_styles() -> OrderedDict:

@@ -29,7 +29,10 @@ from django.core.mail.backends.locmem import EmailBackend
 from django.utils import timezone
 from pypdf import PdfReader
 from weasyprint import HTML
+from weasyprint.css import ComputedStyle
 from weasyprint.draw import text as weasyprint_draw_text
+from weasyprint.formatting_structure import build as weasyprint_build
+from weasyprint.formatting_structure.boxes import TableBox
 from weasyprint.images import SVGImage
 from weasyprint.svg import SVG
 
@@ -244,6 +247,30 @@ def test_styles_started_from_kept_values_draw_the_same_file(key, monkeypatch):
     assert from_scratch[0] == from_scratch[1]  # the control: nothing else differs
     assert started == [from_scratch[0]] * 3
     assert pdf_engine._kept_styles()
+
+
+def test_a_tables_copy_of_its_style_starts_from_the_values_kept(monkeypatch):
+    fresh_worker()
+    render(*certificate("CEU-AAAA-BBBB-CCCC-DDDD"))
+    tables, computed = [], []
+    wrap, missing = weasyprint_build.wrap_table, ComputedStyle.__missing__
+
+    def collected(box, children):
+        wrapper = wrap(box, children)
+        tables.extend(child.style for child in wrapper.children if isinstance(child, TableBox))
+        return wrapper
+
+    def computing(style, key):
+        computed.append((style, key))
+        return missing(style, key)
+
+    monkeypatch.setattr(weasyprint_build, "wrap_table", collected)
+    monkeypatch.setattr(ComputedStyle, "__missing__", computing)
+    render(*certificate("CEU-EEEE-FFFF-GGGG-HHHH", learner_name="Jonas Lindqvist"))
+
+    assert len(tables) == 4  # the sheet, the facts, the approvals, the foot
+    assert computed  # other copies (a cell's, for a moment) are computed as before
+    assert not [key for style, key in computed if any(style is table for table in tables)]
 
 
 def test_a_style_key_tells_a_list_from_a_tuple():
