@@ -41,6 +41,7 @@ from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 from django.utils.timezone import localtime
 from weasyprint import CSS, HTML, Attachment
+from weasyprint.html import parse_w3c_date
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -498,6 +499,7 @@ def _render(
             len(document.pages),
         )
     issued = _issued(record)
+    _describe(document, record, context)
     attachment = Attachment(
         string=json.dumps(record.to_snapshot(), ensure_ascii=False, indent=2, sort_keys=True),
         name=ATTACHMENT_NAME,
@@ -521,6 +523,21 @@ def _render(
             )
         )
     return document.write_pdf(**PDF_OPTIONS, attachments=attachments, finisher=_finish)
+
+
+def _describe(document, record: CertificateRecord, context: dict) -> None:
+    """The file's description (its subject) and creation date: set on the document, not in the
+    template, whose head is then the same from one certificate to the next."""
+    # As an HTML parser read it from an attribute: carriage returns are line feeds.
+    document.metadata.description = (
+        (
+            f"Certificate {record.code}: {record.learner_name} completed {record.course_title} "
+            f"on {context['completion_date']}"
+        )
+        .replace("\r\n", "\n")
+        .replace("\r", "\n")
+    )
+    document.metadata.created = parse_w3c_date("dcterms.created", context["issued_iso"])
 
 
 def _finish(document, pdf: pydyf.PDF) -> None:

@@ -488,6 +488,18 @@ def test_identifies_as_pdf_a_3b(sample_pdf):
     assert reader.pdf_header == "%PDF-1.7"
 
 
+def test_the_files_description_and_creation_date_are_the_certificates(sample_pdf):
+    reader = PdfReader(io.BytesIO(sample_pdf))
+    assert reader.metadata.subject == (
+        f"Certificate {SNAPSHOT['code']}: {SNAPSHOT['learner_name']} completed "
+        f"{SNAPSHOT['course_title']} on November 26, 2026"
+    )
+    assert reader.metadata.creation_date.isoformat() == SNAPSHOT["issued_at"]
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert SNAPSHOT["learner_name"] in xmp
+    assert "2026-11-26T14:03:00" in xmp
+
+
 def test_same_snapshot_same_bytes(sample_pdf):
     # Dates in the file come from the snapshot, not the clock: a re-render is identical.
     assert render_certificate_pdf(snapshot(), verify_url=VERIFY_URL) == sample_pdf
