@@ -15,7 +15,8 @@ slowest general steps are taken here more directly where the result is the same 
   watermark) is not compressed again.
 - Computed styles (`styles_reused`): each element's style, the page's and a table's copy of its
   element's, starts with the values computed for one of the same cascade in an earlier
-  certificate of this thread.
+  certificate of this thread; and the cascade of a tree met before (the same elements and
+  attributes, other text) is taken from what was kept instead of matched again.
 - Lines of text (`_split_first_line`, `_draw_text`): a line laid out or shaped in an earlier
   certificate of this thread, with the same text, style and width, is taken from what was kept.
 - Font programs (`_subset`, `_cut`): a face cut to the same glyphs in an earlier certificate of
@@ -996,28 +997,132 @@ def _style_key(parent_key, style) -> _StyleKey | None:
     return _StyleKey((parent_key, cascade), hash((parent_key, hashed)))
 
 
+# The cascade itself (which rules match each element, and which declarations win) depends on
+# the stylesheets and the tree: each element's name, attributes, parent, place among its siblings
+# and whether it is empty (`:empty`), never on its text. Certificates of a course have the same
+# tree but for their text (the learner's name, the code, the dates are text), so the cascade
+# WeasyPrint gave a certificate is kept per thread by all of that (`_cascade_key`), and the next
+# certificate's styles are made from it without matching a selector (`_cascaded`).
+_CASCADES_KEPT = 16  # per thread: a cascade for each course's tree, and each size of name
+
+
+class _Cascade(NamedTuple):
+    """The cascade of a document, element by element in tree order: each element's cascaded
+    values (None for none), or the position of the element before it whose style it shares;
+    the pseudo-elements' cascaded values (with their element's position), in WeasyPrint's order;
+    and each element's style key."""
+
+    own: tuple
+    pseudo: tuple
+    keys: tuple
+
+
+def _cascade_key(html, elements, sheets, presentational_hints) -> tuple:
+    positions = {}
+    tree = []
+    for position, element in enumerate(elements):
+        etree_element = element.etree_element
+        positions[etree_element] = position
+        tree.append(
+            (
+                positions[element.parent.etree_element] if element.parent else -1,
+                etree_element.tag,
+                tuple(etree_element.attrib.items()),
+                not (element.etree_children or etree_element.text),  # cssselect2's `:empty`
+            )
+        )
+    # The stylesheets themselves, held so that no other can take their place in memory.
+    return (tuple(sheets), presentational_hints, html.base_url, tuple(tree))
+
+
 class _ReusingStyleFor(_StyleFor):
     """WeasyPrint's `StyleFor`, which, while a certificate is rendered (`styles_reused`), starts
     each element's style with the values kept for its key. Elsewhere it is WeasyPrint's."""
 
-    def __init__(self, html, *args, **kwargs):
-        super().__init__(html, *args, **kwargs)
+    def __init__(self, html, sheets, presentational_hints, font_config, target_collector):
         if getattr(_thread, "style_records", None) is None:
+            super().__init__(html, sheets, presentational_hints, font_config, target_collector)
             return
+        elements = list(html.wrapper_element.iter_subtree())
+        kept = _kept("cascades")
+        key = _cascade_key(html, elements, sheets, presentational_hints)
+        cascade = kept.get(key)
+        if cascade is not None:
+            kept.move_to_end(key)
+            self._cascaded(html, elements, cascade, sheets, font_config, target_collector)
+            self._keys = keys = {None: "root"}
+            for element, own, style_key in zip(elements, cascade.own, cascade.keys, strict=True):
+                style = self.get_computed_styles()[element.etree_element, None]
+                if not isinstance(own, int) and style_key is not None:
+                    style_key = _start_keyed(style, style_key)
+                keys[element.etree_element] = style_key
+            return
+        super().__init__(html, sheets, presentational_hints, font_config, target_collector)
         computed = self.get_computed_styles()
         self._keys = keys = {None: "root"}
-        seen = set()
-        for element in html.wrapper_element.iter_subtree():
+        first = {}  # each style's first element
+        own = []
+        for position, element in enumerate(elements):
             style = computed.get((element.etree_element, None))
             parent = element.parent.etree_element if element.parent else None
-            if id(style) in seen:  # a style met before: keyed, not started again
+            if id(style) in first:  # a style met before: keyed, not started again
+                own.append(first[id(style)])
                 parent_key = keys.get(parent)
                 keys[element.etree_element] = (
                     None if parent_key is None else _style_key(parent_key, style)
                 )
                 continue
-            seen.add(id(style))
+            first[id(style)] = position
+            own.append(style.cascaded or None)
             keys[element.etree_element] = self._start(style, keys.get(parent))
+        positions = {element.etree_element: position for position, element in enumerate(elements)}
+        kept[key] = _Cascade(
+            tuple(own),
+            tuple(
+                (positions[element], pseudo_type, style.cascaded)
+                for (element, pseudo_type), style in computed.items()
+                if pseudo_type is not None
+            ),
+            tuple(keys[element.etree_element] for element in elements),
+        )
+        _bound(kept, _CASCADES_KEPT)
+
+    def _cascaded(self, html, elements, cascade, sheets, font_config, target_collector):
+        """What WeasyPrint's `StyleFor.__init__` does, with the cascade it gave before: each
+        element's style made from the cascaded values it had (or shared as it was), then each
+        pseudo-element's, in the same order."""
+        self._cascaded_styles = cascaded = {}
+        self._computed_styles = computed = {}
+        self.initial_page_sizes = {"box": None, "area": None}
+        self._sheets = sheets
+        self.font_config = font_config
+        root, base_url = html.etree_element, html.base_url
+        for element, own in zip(elements, cascade.own, strict=True):
+            etree_element = element.etree_element
+            if isinstance(own, int):
+                computed[etree_element, None] = computed[elements[own].etree_element, None]
+                continue
+            if own is not None:
+                cascaded[etree_element, None] = own
+            self.set_computed_styles(
+                etree_element,
+                root=root,
+                parent=element.parent.etree_element if element.parent else None,
+                base_url=base_url,
+                target_collector=target_collector,
+            )
+        for position, pseudo_type, own in cascade.pseudo:
+            element = elements[position].etree_element
+            cascaded[element, pseudo_type] = own
+            self.set_computed_styles(
+                element,
+                root=root,
+                parent=element,
+                pseudo_type=pseudo_type,
+                base_url=base_url,
+                target_collector=target_collector,
+            )
+        cascaded.clear()
 
     def set_computed_styles(self, element, parent, root=None, pseudo_type=None, **kwargs):
         super().set_computed_styles(element, parent, root, pseudo_type, **kwargs)

@@ -21,6 +21,7 @@ from collections import deque
 from pathlib import Path
 from urllib.parse import quote
 
+import cssselect2
 import pydyf
 import pytest
 import segno
@@ -28,7 +29,7 @@ from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
 from django.utils import timezone
 from pypdf import PdfReader
-from weasyprint import HTML
+from weasyprint import CSS, HTML
 from weasyprint.css import ComputedStyle
 from weasyprint.draw import text as weasyprint_draw_text
 from weasyprint.formatting_structure import build as weasyprint_build
@@ -271,6 +272,103 @@ def test_a_tables_copy_of_its_style_starts_from_the_values_kept(monkeypatch):
     assert len(tables) == 4  # the sheet, the facts, the approvals, the foot
     assert computed  # other copies (a cell's, for a moment) are computed as before
     assert not [key for style, key in computed if any(style is table for table in tables)]
+
+
+@pytest.fixture
+def matched(monkeypatch):
+    """The elements cssselect2 matches against the stylesheets' selectors."""
+    elements = []
+    match = cssselect2.Matcher.match
+
+    def counted(matcher, element):
+        elements.append(element.etree_element)
+        return match(matcher, element)
+
+    monkeypatch.setattr(cssselect2.Matcher, "match", counted)
+    return elements
+
+
+def test_the_next_certificate_matches_no_selector(matched):
+    next_one = certificate("CEU-EEEE-FFFF-GGGG-HHHH", learner_name="Jonas Lindqvist")
+    fresh_worker()
+    afresh = render(*next_one)
+    fresh_worker()
+    render(*certificate("CEU-AAAA-BBBB-CCCC-DDDD", learner_name="Amara Okafor"))
+    assert matched
+    matched.clear()
+
+    after = render(*next_one)
+
+    assert matched == []
+    assert after == afresh
+
+
+def test_a_certificate_of_another_tree_is_matched_afresh(matched):
+    fresh_worker()
+    render(*certificate("CEU-AAAA-BBBB-CCCC-DDDD"))
+    for data, url, page_size in (TARGETS["attendance"], TARGETS["long-name-a4"]):
+        matched.clear()
+        render(data, url, page_size)
+        assert matched  # no approvals; a longer name's class
+        matched.clear()
+        render(data, url, page_size)
+        assert matched == []
+
+
+def _document_pdf(markup: str, stylesheet: CSS) -> bytes:
+    """`markup` rendered as a certificate is (its styles, lines and cascade kept), with
+    `stylesheet` as the renderer's own (one object, as the certificate's is)."""
+    with pdf_engine.styles_reused():
+        document = pdf_engine.parsed_document(markup, None, "https://static.invalid/").render(
+            font_config=certificate_pdf.thread_font_config(), stylesheets=[stylesheet]
+        )
+        return document.write_pdf()
+
+
+CASCADE_RULES = (
+    "p { color: #1f3a5f } p:empty { border: 2pt solid #a8864f } "
+    "p:first-child { color: #a8864f } .wide { letter-spacing: 2pt }"
+)
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        ("<p>Text</p><p>More</p>", "<p></p><p>More</p>"),  # an element now empty
+        ("<p>Text</p><p>More</p>", '<p class="wide">Text</p><p>More</p>'),  # an attribute
+        ("<p>Text</p><p>More</p>", "<div></div><p>Text</p><p>More</p>"),  # its place
+    ],
+    ids=["empty", "attribute", "sibling"],
+)
+def test_the_cascade_kept_is_the_one_of_the_same_tree(first, then, matched):
+    sheet = CSS(string=CASCADE_RULES)
+    page = "<html><body>{}</body></html>"
+    fresh_worker()
+    afresh = _document_pdf(page.format(then), sheet)
+    fresh_worker()
+    _document_pdf(page.format(first), sheet)
+    matched.clear()
+
+    assert _document_pdf(page.format(then), sheet) == afresh
+    assert matched  # another tree: matched, not taken from the first
+    matched.clear()
+    assert _document_pdf(page.format(then.replace("More", "Other")), sheet) != afresh
+    assert matched == []  # only the text differs
+
+    # A stylesheet of the document's own is parsed anew for each: never the same cascade.
+    inline = f"<html><head><style>{CASCADE_RULES}</style></head><body>{then}</body></html>"
+    _document_pdf(inline, sheet)
+    matched.clear()
+    _document_pdf(inline, sheet)
+    assert matched
+
+
+def test_the_cascades_kept_are_bounded(monkeypatch):
+    fresh_worker()
+    monkeypatch.setattr(pdf_engine, "_CASCADES_KEPT", 1)
+    for target in ("sample", "attendance"):
+        render(*TARGETS[target])
+    assert len(pdf_engine._kept("cascades")) == 1
 
 
 def test_a_style_key_tells_a_list_from_a_tuple():
