@@ -21,6 +21,8 @@ slowest general steps are taken here more directly where the result is the same 
   certificate of this thread, with the same text, style and width, is taken from what was kept.
 - Font programs (`_subset`, `_cut`): a face cut to the same glyphs in an earlier certificate of
   this thread is taken from what was kept.
+- Fonts (`_font`): each font a certificate's file uses is made once per thread (WeasyPrint copies
+  the whole font file to make one) and copied for the next files.
 - SVG images (`_image`): a static SVG image (the ornament, the watermark) is parsed once per
   thread, and drawn again from its operators where nothing else changes.
 - The document (`parsed_document`): the template, well-formed XML, is read by Python's XML
@@ -28,20 +30,21 @@ slowest general steps are taken here more directly where the result is the same 
   pseudo-element rules a certificate never uses.
 - `collector_paused`: Python's cyclic garbage collector waits while a PDF is drawn.
 
-The write, the styles, the lines, font programs and SVG images kept and the document act only
-inside a certificate's render (`render_certificate_pdf`): other documents, the transcript among
-them, get WeasyPrint's and pydyf's own ways. The collector waits only within `collector_paused`
-(the transcript's render uses it too). Each certificate is still byte for byte what a fresh worker
-makes with WeasyPrint's and pydyf's own ways (courses/tests/test_certificate_render_cache.py).
+The write, the styles, the lines, fonts, font programs and SVG images kept and the document act
+only inside a certificate's render (`render_certificate_pdf`): other documents, the transcript
+among them, get WeasyPrint's and pydyf's own ways. The collector waits only within
+`collector_paused` (the transcript's render uses it too). Each certificate is still byte for byte
+what a fresh worker makes with WeasyPrint's and pydyf's own ways
+(courses/tests/test_certificate_render_cache.py).
 
 These are patches on WeasyPrint 70's internals (`weasyprint.svg.TAGS`, `weasyprint.css.StyleFor`,
 `HTML.__init__` and `_ua_stylesheets`, `weasyprint.html.UA`, `draw.text.draw_first_line`,
 `draw.draw_text`, `layout.inline.split_first_line`, `pdf.fonts.Font._harfbuzz_subset`,
-`document.original_get_image_from_uri`, `formatting_structure.build.wrap_table`) and pydyf's
-(`Dictionary.data`, `Stream.data`, `PDF.write`), which is why pyproject.toml pins WeasyPrint
-`>=70,<71`: a new version is taken only with those tests passing. What is kept between renders is
-kept per thread (this module's own `_thread`; the certificate's fonts and stylesheets are kept in
-certificate_pdf's)."""
+`pdf.stream.Font`, `document.original_get_image_from_uri`, `formatting_structure.build.wrap_table`)
+and pydyf's (`Dictionary.data`, `Stream.data`, `PDF.write`), which is why pyproject.toml pins
+WeasyPrint `>=70,<71`: a new version is taken only with those tests passing. What is kept between
+renders is kept per thread (this module's own `_thread`; the certificate's font configuration and
+stylesheets are kept in certificate_pdf's)."""
 
 from __future__ import annotations
 
@@ -77,8 +80,9 @@ from weasyprint.layout import inline as weasyprint_inline
 from weasyprint.logger import LOGGER as weasyprint_logger
 from weasyprint.matrix import Matrix
 from weasyprint.pdf import fonts as weasyprint_pdf_fonts
+from weasyprint.pdf import stream as weasyprint_pdf_stream
 from weasyprint.text.ffi import FROM_UNITS, ffi, harfbuzz, harfbuzz_subset, pango
-from weasyprint.text.fonts import get_hb_object_data
+from weasyprint.text.fonts import get_hb_object_data, get_pango_font_hb_face
 from weasyprint.urls import URLFetcher
 
 # What this module keeps between renders, per thread: paths drawn, styles' values, and while a
@@ -690,6 +694,59 @@ def install_program_keeping() -> None:
 
 
 install_program_keeping()
+
+# --- Fonts of a file ----------------------------------------------------------------------------
+# WeasyPrint makes a `Font` for each font a file uses, the first time a line is drawn in it: it
+# copies the whole font file out of HarfBuzz (most of a megabyte), lists its tables, measures it
+# and names it; a fifth of a millisecond a font, four fonts a certificate. All of that follows
+# from the HarfBuzz face, the font's description and its size. While a certificate renders, each
+# font is made once per thread and copied for the next files (`_font`), with what a file fills in
+# (the widths, the glyphs' text, the glyphs missing) its own, and its HarfBuzz objects the ones
+# of the Pango font at hand (the one the kept font came from may be gone). The key names the face
+# by its address, and the entry holds the face, as for font programs above.
+
+_weasyprint_font = weasyprint_pdf_stream.Font
+_FONTS_KEPT = 32  # per thread: a certificate uses four to eight
+
+
+class _KeptFont(NamedTuple):
+    face: object  # the HarfBuzz face, held so that it stays alive
+    values: dict  # the Font's attributes as WeasyPrint made them
+
+
+def _font(pango_font, description, font_size):
+    if not _rendering_a_certificate():
+        return _weasyprint_font(pango_font, description, font_size)
+    face = get_pango_font_hb_face(pango_font)
+    key = (
+        int(ffi.cast("uintptr_t", face)),
+        pango.pango_font_description_hash(description),
+        font_size,
+    )
+    kept = _kept("fonts")
+    entry = kept.get(key)
+    if entry is None:
+        font = _weasyprint_font(pango_font, description, font_size)
+        kept[key] = _KeptFont(face, dict(font.__dict__))
+        _bound(kept, _FONTS_KEPT)
+        return font
+    kept.move_to_end(key)
+    font = weasyprint_pdf_fonts.Font.__new__(weasyprint_pdf_fonts.Font)
+    font.__dict__.update(entry.values)
+    font.hb_font = pango.pango_font_get_hb_font(pango_font)
+    font.hb_face = face
+    font.variations, font.tables = dict(font.variations), list(font.tables)
+    font.widths, font.to_unicode, font.missing = {}, {}, {}
+    font.used_in_forms = False
+    return font
+
+
+def install_font_keeping() -> None:
+    """Make the fonts of a file with `_font`. Idempotent."""
+    weasyprint_pdf_stream.Font = _font
+
+
+install_font_keeping()
 
 # --- SVG images -------------------------------------------------------------------------------
 # WeasyPrint parses an image each time a document loads it, and draws an SVG image by walking its

@@ -35,7 +35,10 @@ from weasyprint.draw import text as weasyprint_draw_text
 from weasyprint.formatting_structure import build as weasyprint_build
 from weasyprint.formatting_structure.boxes import TableBox
 from weasyprint.images import SVGImage
+from weasyprint.pdf import stream as weasyprint_pdf_stream
 from weasyprint.svg import SVG
+from weasyprint.text.ffi import ffi
+from weasyprint.text.fonts import get_pango_font_key
 
 from accounts.tests.factories import LicenceFactory
 from courses.services import certificate_pdf, pdf_engine
@@ -850,6 +853,73 @@ def test_fonts_are_kept_for_the_faces_they_were_cut_from(fonts_cut):
     render(*certificate("CEU-AAAA-BBBB-CCCC-DDDD"))
 
     assert len(fonts_cut["cut"]) >= 3
+
+
+# --- Fonts made once -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fonts_made(monkeypatch):
+    """How many fonts WeasyPrint makes for the renderer (the others are copied from what was
+    kept), and each font the renderer gives beside the one WeasyPrint makes for the same Pango
+    font (made aside, and not counted)."""
+    made = {"made": 0, "copies": []}
+    make, keep = pdf_engine._weasyprint_font, pdf_engine._font
+
+    def counted(pango_font, description, font_size):
+        made["made"] += 1
+        return make(pango_font, description, font_size)
+
+    def compared(pango_font, description, font_size):
+        font = keep(pango_font, description, font_size)
+        _key, fresh_description, fresh_size = get_pango_font_key(pango_font)
+        weasyprints = make(pango_font, fresh_description, fresh_size)
+        made["copies"].append((font, weasyprints, _attributes(font), _attributes(weasyprints)))
+        return font
+
+    monkeypatch.setattr(pdf_engine, "_weasyprint_font", counted)
+    monkeypatch.setattr(weasyprint_pdf_stream, "Font", compared)
+    return made
+
+
+def _attributes(font) -> dict:
+    """A font's attributes as they are now (its HarfBuzz objects by address)."""
+    return {
+        name: int(ffi.cast("uintptr_t", value))
+        if name in ("hb_font", "hb_face")
+        else copy.deepcopy(value)
+        for name, value in font.__dict__.items()
+    }
+
+
+def test_the_next_certificate_copies_the_fonts_it_uses(fonts_made):
+    next_one = certificate("CEU-EEEE-FFFF-GGGG-HHHH", learner_name="Jonas Lindqvist")
+    fresh_worker()
+    afresh = render(*next_one)
+    fresh_worker()
+    render(*certificate("CEU-AAAA-BBBB-CCCC-DDDD", learner_name="Amara Okafor"))
+    fonts_made["copies"].clear()
+    fonts_made["made"] = 0
+
+    after = render(*next_one)
+
+    copies = fonts_made["copies"]
+    assert len(copies) >= 3
+    assert fonts_made["made"] == 0  # each a copy of the one kept
+    for copy_, weasyprints, copied, made in copies:  # as each was made, before its file used it
+        assert copied == made
+        assert copy_.widths is not weasyprints.widths
+    assert after == afresh
+
+
+def test_fonts_are_kept_only_while_a_certificate_renders_and_are_bounded(monkeypatch):
+    fresh_worker()
+    monkeypatch.setattr(pdf_engine, "_FONTS_KEPT", 1)
+    render(*certificate("CEU-AAAA-BBBB-CCCC-DDDD"))
+    assert len(pdf_engine._kept("fonts")) == 1
+    fresh_worker()
+    _text_pdf(TEXTS)
+    assert not pdf_engine._kept("fonts")
 
 
 # --- SVG images loaded and drawn once ------------------------------------------------------------
