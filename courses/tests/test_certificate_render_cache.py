@@ -86,6 +86,21 @@ def render(data: dict, url: str, page_size: str = "letter") -> bytes:
     return render_certificate_pdf(copy.deepcopy(data), verify_url=url, page_size=page_size)
 
 
+# The certificate the tests of what is kept render after another, and that other one's worker.
+NEXT_ONE = certificate("CEU-EEEE-FFFF-GGGG-HHHH", learner_name="Jonas Lindqvist")
+
+
+def rendered_by_a_fresh_worker(target: tuple[dict, str]) -> bytes:
+    fresh_worker()
+    return render(*target)
+
+
+def a_worker_after_another_certificate() -> None:
+    """A fresh worker that has rendered one certificate, another learner's with another code."""
+    fresh_worker()
+    render(*certificate("CEU-AAAA-BBBB-CCCC-DDDD", learner_name="Amara Okafor"))
+
+
 # --- Nothing carries over from one certificate to the next ----------------------------------------
 
 # Certificates that use each thing kept: the watermark (a sample), the QR code, a second density
@@ -292,15 +307,12 @@ def matched(monkeypatch):
 
 
 def test_the_next_certificate_matches_no_selector(matched):
-    next_one = certificate("CEU-EEEE-FFFF-GGGG-HHHH", learner_name="Jonas Lindqvist")
-    fresh_worker()
-    afresh = render(*next_one)
-    fresh_worker()
-    render(*certificate("CEU-AAAA-BBBB-CCCC-DDDD", learner_name="Amara Okafor"))
+    afresh = rendered_by_a_fresh_worker(NEXT_ONE)
+    a_worker_after_another_certificate()
     assert matched
     matched.clear()
 
-    after = render(*next_one)
+    after = render(*NEXT_ONE)
 
     assert matched == []
     assert after == afresh
@@ -811,15 +823,13 @@ def test_the_next_certificate_cuts_only_the_fonts_whose_glyphs_changed(fonts_cut
 
 
 def test_the_next_certificate_compresses_only_its_own_streams(fonts_cut):
-    next_one = certificate("CEU-EEEE-FFFF-GGGG-HHHH", learner_name="Jonas Lindqvist")
-    fresh_worker()
-    afresh = render(*next_one)
-    fresh_worker()
-    render(*certificate("CEU-AAAA-BBBB-CCCC-DDDD", learner_name="Amara Okafor"))
+    afresh = rendered_by_a_fresh_worker(NEXT_ONE)
+    fonts_cut["compressed"] = 0
+    a_worker_after_another_certificate()
     first = fonts_cut["compressed"]
     fonts_cut["compressed"] = 0
 
-    after = render(*next_one)
+    after = render(*NEXT_ONE)
 
     # The page, the record and the file's metadata are its own; the colour profile, the
     # watermark and the fonts whose glyphs are the same were compressed for the first.
@@ -891,15 +901,12 @@ def _attributes(font) -> dict:
 
 
 def test_the_next_certificate_copies_the_fonts_it_uses(fonts_made):
-    next_one = certificate("CEU-EEEE-FFFF-GGGG-HHHH", learner_name="Jonas Lindqvist")
-    fresh_worker()
-    afresh = render(*next_one)
-    fresh_worker()
-    render(*certificate("CEU-AAAA-BBBB-CCCC-DDDD", learner_name="Amara Okafor"))
+    afresh = rendered_by_a_fresh_worker(NEXT_ONE)
+    a_worker_after_another_certificate()
     fonts_made["copies"].clear()
     fonts_made["made"] = 0
 
-    after = render(*next_one)
+    after = render(*NEXT_ONE)
 
     copies = fonts_made["copies"]
     assert len(copies) >= 3
@@ -944,22 +951,17 @@ def svg_work(monkeypatch):
 
 
 def test_the_next_certificate_loads_and_draws_no_svg_image(svg_work):
-    next_one = certificate("CEU-EEEE-FFFF-GGGG-HHHH", learner_name="Jonas Lindqvist")
-    fresh_worker()
-    afresh = render(*next_one)
+    afresh = rendered_by_a_fresh_worker(NEXT_ONE)
     assert sorted(url.rsplit("/", 1)[1] for url in svg_work["loaded"]) == [
         "ornament.svg",
         "sample-watermark.svg",
     ]
     assert svg_work["drawn"] == 2
-    svg_work["loaded"].clear()
-    svg_work["drawn"] = 0
-    fresh_worker()
-    render(*certificate("CEU-AAAA-BBBB-CCCC-DDDD", learner_name="Amara Okafor"))
+    a_worker_after_another_certificate()
 
     svg_work["loaded"].clear()
     svg_work["drawn"] = 0
-    after = render(*next_one)
+    after = render(*NEXT_ONE)
 
     assert svg_work == {"loaded": [], "drawn": 0}
     assert after == afresh
