@@ -105,6 +105,22 @@ def _bound(kept: OrderedDict, limit: int) -> None:
         kept.popitem(last=False)
 
 
+def _recalled(kept: OrderedDict, key):
+    """What `kept` holds for `key`, now its most recently used entry; None where it holds
+    nothing."""
+    value = kept.get(key)
+    if value is not None:
+        kept.move_to_end(key)
+    return value
+
+
+def _keep(kept: OrderedDict, key, value, limit: int):
+    """Keep `value` for `key`, the least recently used entries past `limit` dropped; `value`."""
+    kept[key] = value
+    _bound(kept, limit)
+    return value
+
+
 # --- Drawing SVG paths --------------------------------------------------------------------------
 # WeasyPrint draws an SVG path by parsing its `d` text a command at a time, slowly: the QR code
 # (about 600 commands) and the sample watermark (an outlined line of text) took a quarter of a
@@ -233,9 +249,9 @@ def _draw_path(svg, node, font_size) -> None:
     plain = _PLAIN_PATH.fullmatch(d) is not None
     markers = _has_markers(node)
     drawn, seen = _path_memory()
-    if plain and d in drawn:
-        operators, points = drawn[d]
-        drawn.move_to_end(d)
+    replayed = _recalled(drawn, d) if plain else None
+    if replayed is not None:
+        operators, points = replayed
         svg.stream.stream.extend(operators)
         if markers:
             node.vertices.extend(points)
@@ -256,11 +272,9 @@ def _draw_path(svg, node, font_size) -> None:
         return
     if d in seen:  # drawn a second time: keep it for the next ones
         del seen[d]
-        drawn[d] = (svg.stream.stream[operators_from:], points)
-        _bound(drawn, _PATHS_KEPT)
+        _keep(drawn, d, (svg.stream.stream[operators_from:], points), _PATHS_KEPT)
     else:
-        seen[d] = None
-        _bound(seen, _PATHS_KEPT)
+        _keep(seen, d, None, _PATHS_KEPT)
 
 
 def install_path_drawing() -> None:
@@ -459,11 +473,6 @@ _weasyprint_draw_text = weasyprint_draw_text.draw_text
 _LINES_KEPT = 256  # laid-out lines and drawn lines, each, per thread: a certificate has some forty
 
 
-def _keep(kept: OrderedDict, key, value) -> None:
-    kept[key] = value
-    _bound(kept, _LINES_KEPT)
-
-
 def _text_style_key(style) -> tuple | None:
     """The key of a text's style while a certificate is rendered: its element's, and how many
     anonymous styles down; None for any other style."""
@@ -500,14 +509,12 @@ def _split_first_line(
         is_line_start,
         minimum,
     )
-    line = kept.get(key)
+    line = _recalled(kept, key)
     if line is None:
         line = _weasyprint_split_first_line(
             text, style, context, max_width, justification_spacing, is_line_start, minimum
         )
-        _keep(kept, key, line)
-    else:
-        kept.move_to_end(key)
+        _keep(kept, key, line, _LINES_KEPT)
     return line
 
 
@@ -538,7 +545,8 @@ def _record_line(key, layout, runs: list[_LiveRun], stream) -> None:
     if any(glyph[0] & pango.PANGO_GLYPH_UNKNOWN_FLAG for run in runs for glyph in run.glyphs):
         return  # a .notdef glyph takes a number the file's font has free: drawn afresh each time
     # The Pango layout is kept with the runs: it holds their fonts.
-    _keep(_kept("lines_drawn"), key, (layout.layout, tuple(_KeptRun(run, stream) for run in runs)))
+    runs = tuple(_KeptRun(run, stream) for run in runs)
+    _keep(_kept("lines_drawn"), key, (layout.layout, runs), _LINES_KEPT)
 
 
 def _drawn_line_key(textbox, text_overflow, block_ellipsis) -> tuple | None:
@@ -561,7 +569,7 @@ def _drawn_line_key(textbox, text_overflow, block_ellipsis) -> tuple | None:
 
 def _draw_text(stream, textbox, offset_x, text_overflow, block_ellipsis="none"):
     key = _drawn_line_key(textbox, text_overflow, block_ellipsis)
-    line = _kept("lines_drawn").get(key) if key is not None else None
+    line = _recalled(_kept("lines_drawn"), key) if key is not None else None
     if line is None:
         _thread.recording = key
         try:
@@ -569,7 +577,6 @@ def _draw_text(stream, textbox, offset_x, text_overflow, block_ellipsis="none"):
         finally:
             _thread.recording = None
     # WeasyPrint's draw_text for such a line (no decoration, no emoji), its glyphs kept.
-    _kept("lines_drawn").move_to_end(key)
     x, y = textbox.position_x, textbox.position_y + textbox.baseline
     stream.set_color(textbox.style["color"])
     stream.begin_text()
@@ -676,16 +683,14 @@ def _subset(font, to_unicode, hinting) -> None:
         bool(hinting),
         bool(font.missing),
     )
-    entry = kept.get(key)
+    entry = _recalled(kept, key)
     if entry is not None:
-        kept.move_to_end(key)
         font.file_content = entry.program
         return
     whole = font.file_content
     _cut(font, to_unicode, hinting)
     if font.file_content is not whole:  # cut (HarfBuzz may fail, and WeasyPrint logs it)
-        kept[key] = _KeptProgram(font.hb_face, font.file_content)
-        _bound(kept, _PROGRAMS_KEPT)
+        _keep(kept, key, _KeptProgram(font.hb_face, font.file_content), _PROGRAMS_KEPT)
 
 
 def install_program_keeping() -> None:
@@ -724,13 +729,11 @@ def _font(pango_font, description, font_size):
         font_size,
     )
     kept = _kept("fonts")
-    entry = kept.get(key)
+    entry = _recalled(kept, key)
     if entry is None:
         font = _weasyprint_font(pango_font, description, font_size)
-        kept[key] = _KeptFont(face, dict(font.__dict__))
-        _bound(kept, _FONTS_KEPT)
+        _keep(kept, key, _KeptFont(face, dict(font.__dict__)), _FONTS_KEPT)
         return font
-    kept.move_to_end(key)
     font = weasyprint_pdf_fonts.Font.__new__(weasyprint_pdf_fonts.Font)
     font.__dict__.update(entry.values)
     font.hb_font = pango.pango_font_get_hb_font(pango_font)
@@ -860,8 +863,11 @@ def _image(
 ):
     """WeasyPrint's `get_image_from_uri`; while a certificate renders, an SVG image is given
     from what this thread kept of it (`_ThreadSvg`)."""
-    arguments = {"forced_mime_type": forced_mime_type, "context": context}
-    arguments["orientation"] = orientation
+    arguments = {
+        "forced_mime_type": forced_mime_type,
+        "context": context,
+        "orientation": orientation,
+    }
     if url in cache or not _rendering_a_certificate():
         return _weasyprint_image(cache, url_fetcher, options, url, **arguments)
     try:
@@ -876,17 +882,14 @@ def _image(
     load = partial(_weasyprint_image, {}, url_fetcher, options, url, **arguments)
     kept = _kept("svg_images")
     key = (url, content)
-    entry = kept.get(key)
+    entry = _recalled(kept, key)
     image = None
     if entry is None:
         image = load()
         if not isinstance(image, weasyprint_images.SVGImage):
             cache[url] = image
             return image
-        entry = kept[key] = _KeptSvg()
-        _bound(kept, _IMAGES_KEPT)
-    else:
-        kept.move_to_end(key)
+        entry = _keep(kept, key, _KeptSvg(), _IMAGES_KEPT)
     cache[url] = stand_in = _ThreadSvg(entry, load, image)
     return stand_in
 
@@ -923,13 +926,11 @@ def _stream_data(stream) -> bytes:
         return _SERIALISED[pydyf.Stream].fget(stream)
     content = b"\n".join(pydyf._to_bytes(item) for item in stream.stream)  # pydyf's own
     kept = _kept("streams_compressed")
-    compressed = kept.get(content)
+    compressed = _recalled(kept, content)
     if compressed is None:
         compressor = zlib.compressobj(level=9)
-        compressed = kept[content] = compressor.compress(content) + compressor.flush()
-        _bound(kept, _STREAMS_KEPT)
-    else:
-        kept.move_to_end(content)
+        compressed = compressor.compress(content) + compressor.flush()
+        _keep(kept, content, compressed, _STREAMS_KEPT)
     extra = pydyf.Dictionary(stream.extra.copy())
     extra["Filter"] = "/FlateDecode"
     extra["Length"] = len(compressed)
@@ -1103,9 +1104,8 @@ class _ReusingStyleFor(_StyleFor):
         elements = list(html.wrapper_element.iter_subtree())
         kept = _kept("cascades")
         key = _cascade_key(html, elements, sheets, presentational_hints)
-        cascade = kept.get(key)
+        cascade = _recalled(kept, key)
         if cascade is not None:
-            kept.move_to_end(key)
             self._cascaded(html, elements, cascade, sheets, font_config, target_collector)
             self._keys = keys = {None: "root"}
             for element, own, style_key in zip(elements, cascade.own, cascade.keys, strict=True):
@@ -1133,7 +1133,7 @@ class _ReusingStyleFor(_StyleFor):
             own.append(style.cascaded or None)
             keys[element.etree_element] = self._start(style, keys.get(parent))
         positions = {element.etree_element: position for position, element in enumerate(elements)}
-        kept[key] = _Cascade(
+        cascade = _Cascade(
             tuple(own),
             tuple(
                 (positions[element], pseudo_type, style.cascaded)
@@ -1142,7 +1142,7 @@ class _ReusingStyleFor(_StyleFor):
             ),
             tuple(keys[element.etree_element] for element in elements),
         )
-        _bound(kept, _CASCADES_KEPT)
+        _keep(kept, key, cascade, _CASCADES_KEPT)
 
     def _cascaded(self, html, elements, cascade, sheets, font_config, target_collector):
         """What WeasyPrint's `StyleFor.__init__` does, with the cascade it gave before: each
@@ -1206,8 +1206,7 @@ class _ReusingStyleFor(_StyleFor):
 def _start_keyed(style, key):
     """Start `style` with the values kept for `key`, record it, and return its key (the kept
     one where there is one)."""
-    kept = _kept_styles()
-    values = kept.get(key)
+    values = _recalled(_kept_styles(), key)
     if values is not None:
         # The kept key itself from here on: its children's keys hold it, and tables keyed by it
         # find it by identity rather than by comparing every ancestor.
@@ -1215,7 +1214,6 @@ def _start_keyed(style, key):
     _thread.style_records.append((key, style, values))
     _thread.style_keys[id(style)] = (style, key)
     if values is not None:
-        kept.move_to_end(key)
         style.update(values.own)
         style.specified.update(values.specified)
         if values.anonymous:
