@@ -645,6 +645,18 @@ def test_fetcher_serves_the_static_files():
     image = fetcher(ornament.as_uri())
     assert image.content_type == "image/svg+xml"
     assert image.read().startswith(b"<svg")
+    assert stylesheet.charset == image.charset == "utf-8"
+
+
+def test_the_fetchers_responses_share_headers_made_once_per_content_type():
+    """WeasyPrint only reads a response's headers: each thread makes them once for each type of
+    file, instead of parsing them anew for every file of every certificate."""
+    fetcher, other = StaticFilesOnlyFetcher(), certificate_fetcher(VERIFY_URL)
+    css = static_base_url() + "courses/pdf/certificate.css"
+    assert fetcher(css).headers is other(css).headers
+    qr_code = other(QR_URL)
+    assert qr_code.headers is not fetcher(css).headers
+    assert (qr_code.content_type, qr_code.charset) == ("image/png", None)
 
 
 def test_a_file_made_for_one_certificate_is_served_by_its_own_fetcher_only():

@@ -386,6 +386,7 @@ def test_the_cascade_kept_is_the_one_of_the_same_tree(first, then, matched):
         ("_FONTS_KEPT", "fonts"),
         ("_IMAGES_KEPT", "svg_images"),
         ("_CASCADES_KEPT", "cascades"),
+        ("_STRUTS_KEPT", "struts"),
     ],
 )
 def test_what_a_thread_keeps_is_bounded(limit, table, monkeypatch):
@@ -752,6 +753,53 @@ def test_lines_are_kept_for_the_font_configuration_that_shaped_them(weasyprint_l
 
     assert "Certificate of Completion" in weasyprint_lines["laid out"]
     assert "Certificate of Completion" in weasyprint_lines["drawn"]
+
+
+@pytest.fixture
+def struts_measured(monkeypatch):
+    """The styles WeasyPrint itself measures a line height for (the others come from what was
+    kept)."""
+    measured = []
+    strut = pdf_engine._weasyprint_strut
+
+    def measuring(style):
+        measured.append(style)
+        return strut(style)
+
+    monkeypatch.setattr(pdf_engine, "_weasyprint_strut", measuring)
+    return measured
+
+
+def test_the_next_certificate_measures_no_line_height(struts_measured):
+    a_worker_after_another_certificate()
+    struts_measured.clear()
+    assert render(*NEXT_ONE) == rendered_by_a_fresh_worker(NEXT_ONE)
+    assert struts_measured  # a fresh worker measures them
+    struts_measured.clear()
+
+    a_worker_after_another_certificate()
+    struts_measured.clear()
+    render(*NEXT_ONE)
+    assert not struts_measured
+
+
+def test_line_heights_are_kept_for_certificates_and_their_font_configuration(struts_measured):
+    from weasyprint.text.fonts import FontConfiguration
+
+    a_worker_after_another_certificate()
+    certificate_pdf._thread.font_config = FontConfiguration()  # another Pango font map
+    struts_measured.clear()
+    render(*NEXT_ONE)
+    assert struts_measured
+
+    # Another document (the transcript is one) measures them all each time, and keeps none.
+    fresh_worker()
+    struts_measured.clear()
+    _text_pdf(TEXTS)
+    measured = len(struts_measured)
+    _text_pdf(TEXTS)
+    assert len(struts_measured) == 2 * measured
+    assert not pdf_engine._kept("struts")
 
 
 # --- Font programs cut, and streams compressed, once ---------------------------------------------
