@@ -20,6 +20,8 @@ slowest general steps are taken here more directly where the result is the same 
 - Lines of text (`_split_first_line`, `_draw_text`): a line laid out or shaped in an earlier
   certificate of this thread, with the same text, style and width, is taken from what was kept;
   so is a style's line height (`_strut`).
+- Blocks (`_block_level_layout`): a block of a tree met before, with the same text, laid out in
+  the same place of the same page, is copied from what was kept instead of laid out again.
 - Font programs (`_subset`, `_cut`): a face cut to the same glyphs in an earlier certificate of
   this thread is taken from what was kept.
 - Fonts (`_font`): each font a certificate's file uses is made once per thread (WeasyPrint copies
@@ -31,21 +33,21 @@ slowest general steps are taken here more directly where the result is the same 
   pseudo-element rules a certificate never uses.
 - `collector_paused`: Python's cyclic garbage collector waits while a PDF is drawn.
 
-The write, the styles, the lines, fonts, font programs and SVG images kept and the document act
-only inside a certificate's render (`render_certificate_pdf`): other documents, the transcript
-among them, get WeasyPrint's and pydyf's own ways. The collector waits only within
+The write, the styles, the lines, blocks, fonts, font programs and SVG images kept and the
+document act only inside a certificate's render (`render_certificate_pdf`): other documents, the
+transcript among them, get WeasyPrint's and pydyf's own ways. The collector waits only within
 `collector_paused` (the transcript's render uses it too). Each certificate is still byte for byte
 what a fresh worker makes with WeasyPrint's and pydyf's own ways
 (courses/tests/test_certificate_render_cache.py).
 
 These are patches on WeasyPrint 70's internals (`weasyprint.svg.TAGS`, `weasyprint.css.StyleFor`,
 `HTML.__init__` and `_ua_stylesheets`, `weasyprint.html.UA`, `draw.text.draw_first_line`,
-`draw.draw_text`, `layout.inline.split_first_line` and `strut`, `pdf.fonts.Font._harfbuzz_subset`,
-`pdf.stream.Font`, `document.original_get_image_from_uri`, `formatting_structure.build.wrap_table`)
-and pydyf's (`Dictionary.data`, `Stream.data`, `PDF.write`), which is why pyproject.toml pins
-WeasyPrint `>=70,<71`: a new version is taken only with those tests passing. What is kept between
-renders is kept per thread (this module's own `_thread`; the certificate's font configuration and
-stylesheets are kept in certificate_pdf's)."""
+`draw.draw_text`, `layout.inline.split_first_line` and `strut`, `layout.block.block_level_layout`,
+`pdf.fonts.Font._harfbuzz_subset`, `pdf.stream.Font`, `document.original_get_image_from_uri`,
+`formatting_structure.build.wrap_table`) and pydyf's (`Dictionary.data`, `Stream.data`,
+`PDF.write`), which is why pyproject.toml pins WeasyPrint `>=70,<71`: a new version is taken only
+with those tests passing. What is kept between renders is kept per thread (this module's own
+`_thread`; the certificate's font configuration and stylesheets are kept in certificate_pdf's)."""
 
 from __future__ import annotations
 
@@ -77,6 +79,7 @@ from weasyprint.css.counters import CounterStyle
 from weasyprint.draw import text as weasyprint_draw_text
 from weasyprint.formatting_structure import boxes as weasyprint_boxes
 from weasyprint.formatting_structure import build as weasyprint_build
+from weasyprint.layout import block as weasyprint_block
 from weasyprint.layout import inline as weasyprint_inline
 from weasyprint.logger import LOGGER as weasyprint_logger
 from weasyprint.matrix import Matrix
@@ -1095,6 +1098,9 @@ class _Cascade(NamedTuple):
     own: tuple
     pseudo: tuple
     keys: tuple
+    # Names this cascade in the keys of blocks laid out (`_block_level_layout`): an object of
+    # its own, compared by identity, where comparing the cascade would compare every element's.
+    token: object
 
 
 def _cascade_key(html, elements, sheets, presentational_hints) -> tuple:
@@ -1123,11 +1129,16 @@ class _ReusingStyleFor(_StyleFor):
         if getattr(_thread, "style_records", None) is None:
             super().__init__(html, sheets, presentational_hints, font_config, target_collector)
             return
+        _thread.laid_out_tree = None
         elements = list(html.wrapper_element.iter_subtree())
         kept = _kept("cascades")
         key = _cascade_key(html, elements, sheets, presentational_hints)
         cascade = _recalled(kept, key)
         if cascade is not None:
+            _thread.laid_out_tree = (
+                cascade.token,
+                {element.etree_element: position for position, element in enumerate(elements)},
+            )
             self._cascaded(html, elements, cascade, sheets, font_config, target_collector)
             self._keys = keys = {None: "root"}
             for element, own, style_key in zip(elements, cascade.own, cascade.keys, strict=True):
@@ -1163,8 +1174,10 @@ class _ReusingStyleFor(_StyleFor):
                 if pseudo_type is not None
             ),
             tuple(keys[element.etree_element] for element in elements),
+            object(),
         )
         _keep(kept, key, cascade, _CASCADES_KEPT)
+        _thread.laid_out_tree = (cascade.token, positions)
 
     def _cascaded(self, html, elements, cascade, sheets, font_config, target_collector):
         """What WeasyPrint's `StyleFor.__init__` does, with the cascade it gave before: each
@@ -1289,6 +1302,160 @@ def _kept_styles() -> OrderedDict:
     return _kept("styles")
 
 
+# --- Blocks laid out before -----------------------------------------------------------------------
+# Most of a certificate's blocks are the same from one certificate to the next and land in the
+# same place: the provider, the heading, the course's title, its facts and approvals, the
+# signature, the contact line. While a certificate is laid out, each block of a tree met before
+# is laid out once per thread and taken from what was kept by the next certificates
+# (`_block_level_layout`), keyed by everything its layout reads: the tree's cascade and the
+# element's place in it (so its styles, its descendants and their attributes), the text inside,
+# the width and height of its containing block, where it starts, the room left below it, and
+# the state of the page. Only a block whose layout added nothing to the page but itself is kept
+# (no float, footnote, absolutely placed box, break or image). A block taken from what was kept
+# is a copy of the boxes laid out before: their styles are the earlier document's, equal value
+# for value (the same key), and are made known to the text drawer (`_text_style_key`).
+
+_weasyprint_block_level_layout = weasyprint_block.block_level_layout
+_BLOCKS_KEPT = 64  # per thread: a certificate has some twenty blocks in a cell
+
+
+class _KeptBlock(NamedTuple):
+    box: object  # the block laid out, never handed out itself: copied each time
+    result: tuple  # what else `block_level_layout` returned
+    style_keys: tuple  # (style, key) of each style of the block's boxes that has a key
+
+
+def _copied(box):
+    """`box` and its descendants copied, each list of boxes a new list."""
+    copy = box.copy()
+    if isinstance(box, weasyprint_boxes.ParentBox):
+        copy.children = [_copied(child) for child in box.children]
+    if isinstance(box, weasyprint_boxes.TableBox):
+        copy.column_groups = [_copied(group) for group in box.column_groups]
+    return copy
+
+
+def _styles_of(box, found: dict) -> bool:
+    """Record in `found` the key of each style of `box` and its descendants; False where a box
+    is one no kept block may hold (an image, a placeholder) or a style has no key."""
+    if isinstance(box, weasyprint_boxes.ReplacedBox) or not isinstance(
+        box, (weasyprint_boxes.ParentBox, weasyprint_boxes.TextBox)
+    ):
+        return False
+    style = box.style
+    while id(style) not in found:
+        entry = _thread.style_keys.get(id(style))
+        if entry is not None and entry[0] is style:
+            found[id(style)] = entry
+            break
+        if not isinstance(style, weasyprint_css.AnonymousStyle):
+            return False
+        parent = style.parent_style
+        if parent.__dict__.get("anonymous_style") is not style:
+            return False
+        style = parent
+    children = [*getattr(box, "children", ()), *getattr(box, "column_groups", ())]
+    return all(_styles_of(child, found) for child in children)
+
+
+def _page_state(context, absolute_boxes, fixed_boxes) -> tuple:
+    """What a block's layout may add to the page besides the block."""
+    return (
+        len(absolute_boxes or ()),
+        len(fixed_boxes or ()),
+        len(context.excluded_shapes),
+        len(context.current_page_footnotes),
+        len(context.broken_out_of_flow),
+    )
+
+
+def _block_level_layout(
+    context,
+    box,
+    bottom_space,
+    skip_stack,
+    containing_block,
+    page_is_empty=True,
+    absolute_boxes=None,
+    fixed_boxes=None,
+    adjoining_margins=None,
+    first_letter_style=None,
+    first_line_style=None,
+    discard=False,
+    max_lines=None,
+):
+    """WeasyPrint's `block_level_layout`, a block laid out before taken from what was kept."""
+    arguments = (
+        context, box, bottom_space, skip_stack, containing_block, page_is_empty, absolute_boxes,
+        fixed_boxes, adjoining_margins, first_letter_style, first_line_style, discard, max_lines,
+    )  # fmt: skip
+    tree = getattr(_thread, "laid_out_tree", None)
+    targets = context.target_collector
+    if (
+        tree is None
+        or box.element is None
+        or (skip_stack, first_letter_style, first_line_style, max_lines) != (None,) * 4
+        or context.excluded_shapes
+        # Text that depends on other pages or elements (page counters, target-text) is
+        # written into the boxes after layout.
+        or targets.counter_lookup_items
+        or targets.target_lookup_items
+    ):
+        return _weasyprint_block_level_layout(*arguments)
+    entry = _thread.style_keys.get(id(box.style))
+    position = tree[1].get(box.element)
+    if entry is None or entry[0] is not box.style or position is None:
+        return _weasyprint_block_level_layout(*arguments)  # an anonymous box
+    key = (
+        tree[0],  # the cascade: the tree, its attributes and styles
+        position,
+        type(box),  # a table or its wrapper, of the same element
+        tuple(box.element.itertext()),
+        context.font_config,
+        containing_block.width,
+        containing_block.height,
+        box.position_x,
+        box.position_y,
+        bottom_space,
+        page_is_empty,
+        tuple(adjoining_margins or ()),
+        discard,
+        context.page_bottom,
+        context.current_page,
+        context.forced_break,
+        context.in_column,
+    )
+    kept = _kept("blocks_laid_out")
+    block = _recalled(kept, key)
+    if block is not None:
+        style_keys = _thread.style_keys
+        for style, style_key in block.style_keys:
+            style_keys[id(style)] = (style, style_key)
+        next_page, adjoining, collapsing_through, lines_left = block.result
+        copy = _copied(block.box)
+        return copy, None, dict(next_page), list(adjoining), collapsing_through, lines_left
+    before = _page_state(context, absolute_boxes, fixed_boxes)
+    result = _weasyprint_block_level_layout(*arguments)
+    new_box, resume_at, next_page, adjoining, collapsing_through, lines_left = result
+    found = {}
+    if (
+        new_box is not None
+        and resume_at is None
+        and _page_state(context, absolute_boxes, fixed_boxes) == before
+        and _styles_of(new_box, found)
+    ):
+        block = _KeptBlock(
+            _copied(new_box),
+            (dict(next_page), tuple(adjoining), collapsing_through, lines_left),
+            tuple(found.values()),
+        )
+        _keep(kept, key, block, _BLOCKS_KEPT)
+    return result
+
+
+weasyprint_block.block_level_layout = _block_level_layout
+
+
 @contextmanager
 def styles_reused():
     """Within: documents start their styles with the values kept in this thread; then the
@@ -1300,7 +1467,7 @@ def styles_reused():
     try:
         yield
     finally:
-        _thread.style_records = _thread.style_keys = None
+        _thread.style_records = _thread.style_keys = _thread.laid_out_tree = None
     kept = _kept_styles()
     for key, style, started_with in records:
         anonymous = style.__dict__.get("anonymous_style") or {}

@@ -155,35 +155,43 @@ def test_a_certificate_rendered_after_others_is_the_one_a_fresh_worker_renders()
         assert warm == cold
 
 
-def test_each_certificate_carries_its_own_qr_code(tmp_path):
+def _qr_codes(pdf: bytes, tmp_path: Path) -> list[str]:
+    """The QR codes a reader finds on the page, rendered as an image."""
     from PIL import Image
 
     zxingcpp = _zxingcpp()
+    source = tmp_path / f"{len(list(tmp_path.iterdir()))}.pdf"
+    source.write_bytes(pdf)
+    subprocess.run(
+        [_tool("pdftoppm"), "-r", "200", "-png", str(source), str(source.with_suffix(""))],
+        check=True,
+        timeout=60,
+    )
+    (png,) = tmp_path.glob(f"{source.stem}*.png")
+    with Image.open(png) as image:
+        codes = zxingcpp.read_barcodes(image)
+    return [c.text for c in codes if c.format == zxingcpp.BarcodeFormat.QRCode]
+
+
+def test_each_certificate_carries_its_own_qr_code(tmp_path):
     first, second = "CEU-7K3M-Q9XZ-4T2P-AAAA", "CEU-7K3M-Q9XZ-4T2P-BBBB"
     fresh_worker()
     # A path drawn twice is replayed from then on: the third render of the first certificate
     # draws its QR code from what was kept.
     pdfs = [render(*certificate(first)) for _ in range(3)] + [render(*certificate(second))]
-    for index, (pdf, code) in enumerate(zip(pdfs[2:], (first, second), strict=True)):
-        (tmp_path / f"{index}.pdf").write_bytes(pdf)
-        subprocess.run(
-            [
-                _tool("pdftoppm"),
-                "-r",
-                "200",
-                "-png",
-                str(tmp_path / f"{index}.pdf"),
-                str(tmp_path / f"p{index}"),
-            ],
-            check=True,
-            timeout=60,
-        )
-        (png,) = tmp_path.glob(f"p{index}*.png")
-        with Image.open(png) as image:
-            codes = zxingcpp.read_barcodes(image)
-        assert [c.text for c in codes if c.format == zxingcpp.BarcodeFormat.QRCode] == [
-            verify_url(code)
-        ]
+    assert _qr_codes(pdfs[2], tmp_path) == [verify_url(first)]
+    assert _qr_codes(pdfs[3], tmp_path) == [verify_url(second)]
+
+
+def test_a_qr_code_in_a_block_laid_out_before_is_the_certificates_own(tmp_path):
+    """The QR code's block is laid out in the same place with the same text (none) whatever the
+    address it stands for: no block holding an image is ever taken from what was kept."""
+    data, url = certificate("CEU-7K3M-Q9XZ-4T2P-AAAA")
+    elsewhere = url.replace("ce.example.org", "ce.example.net")
+    fresh_worker()
+    render(data, url)
+    render(data, url)
+    assert _qr_codes(render(data, elsewhere), tmp_path) == [elsewhere]
 
 
 def test_a_changed_provider_name_shows_at_once():
@@ -387,6 +395,7 @@ def test_the_cascade_kept_is_the_one_of_the_same_tree(first, then, matched):
         ("_IMAGES_KEPT", "svg_images"),
         ("_CASCADES_KEPT", "cascades"),
         ("_STRUTS_KEPT", "struts"),
+        ("_BLOCKS_KEPT", "blocks_laid_out"),
     ],
 )
 def test_what_a_thread_keeps_is_bounded(limit, table, monkeypatch):
@@ -800,6 +809,63 @@ def test_line_heights_are_kept_for_certificates_and_their_font_configuration(str
     _text_pdf(TEXTS)
     assert len(struts_measured) == 2 * measured
     assert not pdf_engine._kept("struts")
+
+
+@pytest.fixture
+def blocks_laid_out(monkeypatch):
+    """The classes of the blocks WeasyPrint itself lays out (the others come from what was
+    kept), with the kind of box: a table's wrapper and the table itself share their element."""
+    laid_out = []
+    layout = pdf_engine._weasyprint_block_level_layout
+
+    def laying_out(context, box, *args, **kwargs):
+        if box.element is not None:
+            laid_out.append((box.element.get("class") or box.element_tag, type(box).__name__))
+        return layout(context, box, *args, **kwargs)
+
+    monkeypatch.setattr(pdf_engine, "_weasyprint_block_level_layout", laying_out)
+    return laid_out
+
+
+def test_the_next_certificate_lays_out_only_the_blocks_that_changed(blocks_laid_out):
+    a_worker_after_another_certificate()
+    blocks_laid_out.clear()
+    pdf = render(*NEXT_ONE)
+    laid_out = set(blocks_laid_out)
+
+    assert {("name ", "BlockBox"), ("code", "BlockBox")} <= laid_out  # the name, the code
+    # The heading, the course's title, its facts and approvals, the signature and the contact
+    # line are as they were, where they were.
+    names = {name for name, _kind in laid_out}
+    assert not names & {"heading", "course", "org sans", "contact sans"}
+    assert ("approvals layout-table gap", "TableBox") not in laid_out
+    assert pdf == rendered_by_a_fresh_worker(NEXT_ONE)
+
+
+def test_blocks_that_move_are_laid_out_where_they_now_fall(blocks_laid_out):
+    """A licence line that wraps pushes every block below it down: each is laid out again."""
+    data, url = certificate("CEU-AAAA-BBBB-CCCC-DDDD")
+    fresh_worker()
+    render(data, url)
+    wrapping = copy.deepcopy(data)
+    licence, *others = wrapping["licences"]
+    wrapping["licences"] = [{**licence, "number": "LCSW-R " + "0123456789 " * 6}, *others]
+    blocks_laid_out.clear()
+    pdf = render(wrapping, url)
+    names = {name for name, _kind in blocks_laid_out}
+
+    assert any(name.split()[0] == "course" for name in names)
+    assert "heading" not in names  # above the licences: where it was
+    assert pdf == rendered_by_a_fresh_worker((wrapping, url))
+
+
+def test_blocks_are_kept_only_while_a_certificate_renders(blocks_laid_out):
+    fresh_worker()
+    _text_pdf(TEXTS)
+    laid_out = len(blocks_laid_out)
+    _text_pdf(TEXTS)
+    assert len(blocks_laid_out) == 2 * laid_out
+    assert not pdf_engine._kept("blocks_laid_out")
 
 
 # --- Font programs cut, and streams compressed, once ---------------------------------------------
