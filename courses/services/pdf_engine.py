@@ -1305,18 +1305,20 @@ def _kept_styles() -> OrderedDict:
 # --- Blocks laid out before -----------------------------------------------------------------------
 # Most of a certificate's blocks are the same from one certificate to the next and land in the
 # same place: the provider, the heading, the course's title, its facts and approvals, the
-# signature, the contact line. While a certificate is laid out, each block of a tree met before
-# is laid out once per thread and taken from what was kept by the next certificates
-# (`_block_level_layout`), keyed by everything its layout reads: the tree's cascade and the
-# element's place in it (so its styles, its descendants and their attributes), the text inside,
-# the width and height of its containing block, where it starts, the room left below it, and
-# the state of the page. Only a block whose layout added nothing to the page but itself is kept
-# (no float, footnote, absolutely placed box, break or image). A block taken from what was kept
-# is a copy of the boxes laid out before: their styles are the earlier document's, equal value
-# for value (the same key), and are made known to the text drawer (`_text_style_key`).
+# signature, the contact line. While a certificate is laid out, a block met before is taken from
+# what this thread kept (`_block_level_layout`). A block is kept the second time it is laid out
+# (the learner's name and the code are met once, and would only push out blocks worth keeping),
+# under a key of everything its layout reads: the tree's cascade and the element's place in it
+# (so its styles, its descendants and their attributes), the text inside, the width and height of
+# its containing block, where it starts, the room left below it, and the state of the page. Only
+# a block whose layout added nothing to the page but itself is kept (no float, footnote,
+# absolutely placed box, break or image). A block taken from what was kept is a copy of the boxes
+# laid out before: their styles are the earlier document's, equal value for value (the same
+# key), and are made known to the text drawer (`_text_style_key`).
 
 _weasyprint_block_level_layout = weasyprint_block.block_level_layout
 _BLOCKS_KEPT = 64  # per thread: a certificate has some twenty blocks in a cell
+_BLOCKS_MET = 256  # keys of blocks laid out once, per thread
 
 
 class _KeptBlock(NamedTuple):
@@ -1434,6 +1436,12 @@ def _block_level_layout(
         next_page, adjoining, collapsing_through, lines_left = block.result
         copy = _copied(block.box)
         return copy, None, dict(next_page), list(adjoining), collapsing_through, lines_left
+    # A block is kept the second time it is laid out: the learner's name, the code and the like
+    # are laid out once and would only push out the blocks worth keeping.
+    met = _kept("blocks_met")
+    if _recalled(met, key) is None:
+        _keep(met, key, True, _BLOCKS_MET)
+        return _weasyprint_block_level_layout(*arguments)
     before = _page_state(context, absolute_boxes, fixed_boxes)
     result = _weasyprint_block_level_layout(*arguments)
     new_box, resume_at, next_page, adjoining, collapsing_through, lines_left = result

@@ -96,9 +96,11 @@ def rendered_by_a_fresh_worker(target: tuple[dict, str]) -> bytes:
 
 
 def a_worker_after_another_certificate() -> None:
-    """A fresh worker that has rendered one certificate, another learner's with another code."""
+    """A fresh worker that has rendered certificates of other learners, with other codes: two,
+    since a block is kept the second time it is laid out."""
     fresh_worker()
     render(*certificate("CEU-AAAA-BBBB-CCCC-DDDD", learner_name="Amara Okafor"))
+    render(*certificate("CEU-PPPP-QQQQ-RRRR-SSSS", learner_name="Noor Haddad"))
 
 
 # --- Nothing carries over from one certificate to the next ----------------------------------------
@@ -396,6 +398,7 @@ def test_the_cascade_kept_is_the_one_of_the_same_tree(first, then, matched):
         ("_CASCADES_KEPT", "cascades"),
         ("_STRUTS_KEPT", "struts"),
         ("_BLOCKS_KEPT", "blocks_laid_out"),
+        ("_BLOCKS_MET", "blocks_met"),
     ],
 )
 def test_what_a_thread_keeps_is_bounded(limit, table, monkeypatch):
@@ -847,6 +850,7 @@ def test_blocks_that_move_are_laid_out_where_they_now_fall(blocks_laid_out):
     data, url = certificate("CEU-AAAA-BBBB-CCCC-DDDD")
     fresh_worker()
     render(data, url)
+    render(data, url)  # kept the second time
     wrapping = copy.deepcopy(data)
     licence, *others = wrapping["licences"]
     wrapping["licences"] = [{**licence, "number": "LCSW-R " + "0123456789 " * 6}, *others]
