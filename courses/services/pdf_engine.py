@@ -1338,8 +1338,9 @@ def _copied(box):
 
 
 def _styles_of(box, found: dict) -> bool:
-    """Record in `found` the key of each style of `box` and its descendants; False where a box
-    is one no kept block may hold (an image, a placeholder) or a style has no key."""
+    """Record in `found` the key of each style of `box` and its descendants that has one (the
+    text drawer draws the others' text afresh); False where a box is one no kept block may
+    hold (an image, a placeholder)."""
     if isinstance(box, weasyprint_boxes.ReplacedBox) or not isinstance(
         box, (weasyprint_boxes.ParentBox, weasyprint_boxes.TextBox)
     ):
@@ -1351,10 +1352,10 @@ def _styles_of(box, found: dict) -> bool:
             found[id(style)] = entry
             break
         if not isinstance(style, weasyprint_css.AnonymousStyle):
-            return False
+            break
         parent = style.parent_style
         if parent.__dict__.get("anonymous_style") is not style:
-            return False
+            break  # a copy, such as a table wrapper's
         style = parent
     children = [*getattr(box, "children", ()), *getattr(box, "column_groups", ())]
     return all(_styles_of(child, found) for child in children)
@@ -1406,12 +1407,15 @@ def _block_level_layout(
         return _weasyprint_block_level_layout(*arguments)
     entry = _thread.style_keys.get(id(box.style))
     position = tree[1].get(box.element)
-    if entry is None or entry[0] is not box.style or position is None:
+    if position is None or not (
+        box.is_table_wrapper or (entry is not None and entry[0] is box.style)
+    ):
         return _weasyprint_block_level_layout(*arguments)  # an anonymous box
     key = (
         tree[0],  # the cascade: the tree, its attributes and styles
         position,
         type(box),  # a table or its wrapper, of the same element
+        box.is_table_wrapper,
         tuple(box.element.itertext()),
         context.font_config,
         containing_block.width,
