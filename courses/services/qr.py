@@ -3,8 +3,8 @@
 segno picks a symbol's data mask as ISO/IEC 18004 says: it applies each of the eight masks and
 keeps the one with the lowest penalty. It does so one module at a time in Python, which was most
 of the time it took to build a certificate's page. `find_and_apply_best_mask` below scores the
-same masks on the whole symbol at once (the modules as the bytes of one big integer, runs found
-by a regular expression) and returns exactly what segno's returns: the same mask, the same
+same masks on the whole symbol at once (the modules as the bytes of one big integer, every rule
+a few operations on such integers) and returns exactly what segno's returns: the same mask, the same
 modules (courses/tests/test_qr.py compares both on hundreds of addresses). `install()` makes
 segno use it; Micro QR codes, a mask asked for by the caller, and any matrix that is not all
 light and dark modules still go to segno's own.
@@ -15,23 +15,18 @@ image instead of hundreds of path operators."""
 
 from __future__ import annotations
 
-import re
 import struct
 import zlib
 from functools import lru_cache
+from typing import NamedTuple
 
 import segno
 from segno import encoder
 
 QUIET_ZONE = 4  # modules of light border around the symbol, as the standard asks
+_PIXELS = b"\xff" + b"\x00" * 255  # a module's pixel: light white, anything else black
 
 _segno_best_mask = encoder.find_and_apply_best_mask
-
-# A run of five or more modules of one colour (penalty N1), in rows and columns joined by a byte
-# no module has, so no run crosses from one line into the next.
-_RUN = re.compile(rb"\x00{5,}|\x01{5,}")
-_LINE_BREAK = b"\xff"
-_FINDER_LIKE = bytes((1, 0, 1, 1, 1, 0, 1))  # penalty N3: dark, light, dark x3, light, dark
 
 
 @lru_cache(maxsize=64)
@@ -58,50 +53,113 @@ def _masks(width: int) -> tuple[tuple[int, ...], int, int]:
     return tuple(masks), ones, inner
 
 
-def _finder_like_score(line: bytes, size: int) -> int:
-    """segno's N3 for one row or column, step for step (its treatment of the symbol's edges
-    included)."""
-    count = 0
-    index = line.find(_FINDER_LIKE)
-    while index != -1:
-        offset = index + 7
-        if (
-            index in (0, size - 7)
-            or not any(line[max(index - 4, 0) : min(index, size)])
-            or not any(line[max(offset, 0) : min(offset + 4, size)])
-        ):
-            count += 40
-        else:
-            offset = index + 4
-        index = line.find(_FINDER_LIKE, offset)
-    return count
+class _Lanes(NamedTuple):
+    """Masks of a `size` x `size` symbol, a byte per module (1 in the modules named), for scoring
+    whole symbols at once: along rows, a step is one byte; along columns, one row of bytes."""
+
+    ones: int  # every module
+    inner: int  # a module to its left and one above it
+    rows: _Direction
+    columns: _Direction
+
+
+class _Direction(NamedTuple):
+    step: int  # bits from a module to the next one in this direction
+    first: int  # the first module of each line
+    starts: int  # where a finder-like pattern fits in its line (seven modules from here on)
+    before: tuple[int, ...]  # for k = 1..4: modules with no k-th module before them in the line
+    after: tuple[int, ...]  # for k = 7..10: modules with no k-th module after them in the line
+
+
+@lru_cache(maxsize=64)
+def _lanes(size: int) -> _Lanes:
+    def where(test) -> int:
+        return int.from_bytes(
+            bytes(1 if test(i, j) else 0 for i in range(size) for j in range(size)), "big"
+        )
+
+    def direction(step: int, place) -> _Direction:
+        return _Direction(
+            step,
+            where(lambda i, j: place(i, j) == 0),
+            where(lambda i, j: place(i, j) <= size - 7),
+            tuple(where(lambda i, j, k=k: place(i, j) < k) for k in range(1, 5)),
+            tuple(where(lambda i, j, k=k: place(i, j) >= size - k) for k in range(7, 11)),
+        )
+
+    return _Lanes(
+        int.from_bytes(b"\x01" * (size * size), "big"),
+        where(lambda i, j: i and j),
+        direction(8, lambda i, j: j),
+        direction(8 * size, lambda i, j: i),
+    )
+
+
+def _line_scores(modules: int, lanes: _Lanes, way: _Direction) -> int:
+    """N1 and N3 along the rows or the columns (`way`), as segno scores them line by line."""
+    ones, step = lanes.ones, way.step
+
+    def back(lane: int, k: int) -> int:  # each module gets the lane of the k-th one before it
+        return lane >> (step * k)
+
+    def ahead(lane: int, k: int) -> int:  # ... of the k-th one after it
+        return (lane << (step * k)) & ones
+
+    # N1: a run of 5 + i modules of one colour scores 3 + i, that is one for each module from
+    # its fifth on (`fifths`), and two for each run (`firsts`).
+    same = (modules ^ back(modules, 1) ^ ones) & ~way.first
+    fifths = same & back(same, 1) & back(same, 2) & back(same, 3)
+    firsts = fifths & ~back(fifths, 1)
+    n1 = fifths.bit_count() + 2 * firsts.bit_count()
+    # N3: dark, light, dark x3, light, dark, with four light modules (or the symbol's edge)
+    # before or after it, scores 40.
+    dark, light = modules, modules ^ ones
+    patterns = (
+        dark
+        & ahead(light, 1)
+        & ahead(dark, 2)
+        & ahead(dark, 3)
+        & ahead(dark, 4)
+        & ahead(light, 5)
+        & ahead(dark, 6)
+        & way.starts
+    )
+    if not patterns:
+        return n1
+    before, after = ones, ones
+    for k, edge in enumerate(way.before, start=1):
+        before &= back(light, k) | edge
+    for k, edge in enumerate(way.after, start=7):
+        after &= ahead(light, k) | edge
+    scoring = patterns & (before | after)
+    # segno looks for the next pattern seven modules past one that scored, four past one that
+    # did not: a pattern four or six modules past one that scored (the only overlaps the pattern
+    # has with itself) is not looked at. Each round settles one more pattern of such chains.
+    looked_at = patterns
+    while True:
+        scored = looked_at & scoring
+        next_round = patterns & ~(back(scored, 4) | back(scored, 6))
+        if next_round == looked_at:
+            return n1 + 40 * scored.bit_count()
+        looked_at = next_round
 
 
 def _penalty(modules: int, size: int, ones: int, inner: int) -> int:
     """The penalty of a masked symbol (ISO/IEC 18004:2015, 7.8.3.1), as segno's `mask_scores`
-    adds it up. `modules`: a byte per module, row after row, 0 light and 1 dark."""
-    flat = modules.to_bytes(size * size, "big")
-    rows = [flat[i * size : (i + 1) * size] for i in range(size)]
-    columns = [flat[j::size] for j in range(size)]
-    # N1: each run of 5 + i modules of one colour scores 3 + i.
-    runs = _RUN.findall(_LINE_BREAK.join(rows)) + _RUN.findall(_LINE_BREAK.join(columns))
-    n1 = sum(map(len, runs)) - 2 * len(runs)
+    adds it up, scored on the whole symbol at once. `modules`: a byte per module, row after
+    row, 0 light and 1 dark."""
+    lanes = _lanes(size)
+    # N1 and N3, along the rows and the columns.
+    n1_n3 = _line_scores(modules, lanes, lanes.rows) + _line_scores(modules, lanes, lanes.columns)
     # N2: each 2 x 2 block of one colour scores 3. A 1 in a byte of `left` says the module is the
     # colour of the one to its left, of `up` the colour of the one above it.
     left = (modules ^ (modules >> 8)) ^ ones
     up = (modules ^ (modules >> (8 * size))) ^ ones
     n2 = 3 * (left & (left >> (8 * size)) & up & inner).bit_count()
-    # N3: each finder-like pattern beside four light modules scores 40.
-    n3 = sum(
-        _finder_like_score(line, size)
-        for lines in (rows, columns)
-        for line in lines
-        if _FINDER_LIKE in line
-    )
     # N4: 10 for each 5 % the share of dark modules is away from half.
     percent = float(modules.bit_count()) / (size**2)
     n4 = 10 * int(abs(percent * 100 - 50) / 5)
-    return n1 + n2 + n3 + n4
+    return n1_n3 + n2 + n4
 
 
 def find_and_apply_best_mask(matrix, width, height, proposed_mask=None):
@@ -148,7 +206,7 @@ def png(code: segno.QRCode, border: int = QUIET_ZONE) -> bytes:
     margin = b"\xff" * border
     lines = [light_line] * border
     for row in code.matrix:
-        pixels = bytes(0x00 if module else 0xFF for module in row)
+        pixels = bytes(row).translate(_PIXELS)
         lines.append(b"\x00" + margin + pixels + margin)
     lines += [light_line] * border
     header = struct.pack(">IIBBBBB", size, size, 8, 0, 0, 0, 0)  # 8-bit greyscale

@@ -87,6 +87,46 @@ def test_each_masks_penalty_is_segnos():
         )
 
 
+_FINDER_LIKE = bytes((1, 0, 1, 1, 1, 0, 1))
+# Finder-like patterns alone, and chained four and six modules apart (the ways the pattern
+# overlaps itself), whose scores depend on the order segno finds them in.
+_PLANTED = [
+    _FINDER_LIKE,
+    _FINDER_LIKE + bytes((1, 1, 0, 1)),
+    _FINDER_LIKE + bytes((0, 1, 1, 1, 0, 1)),
+    _FINDER_LIKE + bytes((0, 1, 1, 1, 0, 1)) * 2,
+    _FINDER_LIKE + bytes((1, 1, 0, 1, 1, 1, 0, 1)),
+]
+
+
+def test_the_penalty_of_any_symbol_is_segnos():
+    """Random symbols of several sizes and densities, with finder-like patterns planted along
+    rows and columns, at the edges, after four light modules or not, and chained."""
+    rng = random.Random(7)
+    for _ in range(600):
+        size = rng.choice([21, 25, 33, 41, 57])
+        share = rng.random()
+        rows = [bytearray(rng.random() < share for _ in range(size)) for _ in range(size)]
+        for _planted in range(rng.randrange(8)):
+            line, start = rng.randrange(size), rng.randrange(size - 6)
+            modules = rng.choice(_PLANTED)[: size - start]
+            if rng.random() < 0.5:
+                modules = bytes(4) + modules
+                start = max(start - 4, 0)
+                modules = modules[: size - start]
+            along_a_row = rng.random() < 0.5
+            for offset, module in enumerate(modules):
+                if along_a_row:
+                    rows[line][start + offset] = module
+                else:
+                    rows[start + offset][line] = module
+        _masks, ones, inner = qr._masks(size)
+        modules = int.from_bytes(b"".join(rows), "big")
+        assert qr._penalty(modules, size, ones, inner) == encoder.evaluate_mask(
+            [bytes(row) for row in rows], size, size
+        )
+
+
 def test_what_is_not_a_plain_qr_matrix_goes_to_segno(monkeypatch):
     """A module that is neither light nor dark (segno's unset 0x2), a mask asked for, a Micro
     QR code: segno's own chooser answers."""
