@@ -37,6 +37,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 from django.conf import settings
+from pyhanko.pdf_utils import generic, misc
+from pyhanko.pdf_utils.decode_limits import DecodePurpose
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -390,6 +392,46 @@ def _container_size(signed: bytes) -> int:
     return len(header) + len(contents)
 
 
+class _Reader(PdfFileReader):
+    """pyHanko's reader (not strict), which reads an object stream's header (the number and
+    place of each object in it) once, instead of from its start up to the object for every
+    object it reads from it: a signature reads four from a stream of some hundred."""
+
+    def _get_object_from_stream(self, idnum, stmnum, idx):
+        places = self.__dict__.setdefault("_object_places", {})
+        if stmnum not in places:
+            places[stmnum] = _object_places(generic.Reference(stmnum, 0, self).get_object())
+        place = places[stmnum] and places[stmnum].get(idnum)
+        if place is None or place[0] != idx or self.strict:
+            return super()._get_object_from_stream(idnum, stmnum, idx)
+        stream, offset = place[1], place[2]
+        data = io.BytesIO(stream.read_data(DecodePurpose.OBJECT_STREAM))
+        data.seek(stream["/First"] + offset)
+        try:
+            return generic.read_object(data, generic.Reference(idnum, 0, self))
+        except (misc.PdfStreamError, PdfReadError):
+            return super()._get_object_from_stream(idnum, stmnum, idx)
+
+
+def _object_places(stream) -> dict | None:
+    """Each object of an object stream: its number's (index, the stream, offset); None where the
+    header is not what pyHanko reads (then pyHanko's own way reads it)."""
+    try:
+        if stream["/Type"] != "/ObjStm":
+            return None
+        count, first = int(stream["/N"]), int(stream["/First"])
+        numbers = stream.read_data(DecodePurpose.OBJECT_STREAM)[:first].split()
+        if len(numbers) < 2 * count:
+            return None
+        pairs = [(int(numbers[2 * i]), int(numbers[2 * i + 1])) for i in range(count)]
+    except (KeyError, TypeError, ValueError, misc.PdfStreamError, PdfReadError):
+        return None
+    places = {}
+    for index, (number, offset) in enumerate(pairs):
+        places.setdefault(number, (index, stream, offset))  # the first, as pyHanko finds it
+    return places
+
+
 def _sign_once(
     pdf_bytes: bytes,
     metadata: signers.PdfSignatureMetadata,
@@ -397,7 +439,8 @@ def _sign_once(
     timestamper: timestamps.TimeStamper | None,
     reserved: int | None,
 ) -> bytes:
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False)
+    source = io.BytesIO(pdf_bytes)
+    writer = IncrementalPdfFileWriter(source, prev=_Reader(source, strict=False))
     pdf_signer = _PdfA3Signer(
         metadata,
         signer=signer.signer,

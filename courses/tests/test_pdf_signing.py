@@ -447,3 +447,20 @@ def test_the_certificate_the_site_issues_is_signed_with_its_credential_inside(
     report = pdf_signing.signature_report(stored)
     assert report.valid
     assert report.trusted
+
+
+def test_the_signers_reader_reads_every_object_as_pyhankos_reader_does(rendered):
+    """The signer reads a certificate's objects with a reader that reads each object stream's
+    header once (`pdf_signing._Reader`): every object is the one pyHanko's own reader reads."""
+    from pyhanko.pdf_utils import generic
+
+    ours = pdf_signing._Reader(io.BytesIO(rendered), strict=False)
+    pyhankos = PdfFileReader(io.BytesIO(rendered), strict=False)
+    count = pyhankos.trailer["/Size"]
+    assert count > 100
+    for number in range(1, count):
+        expected = pyhankos.get_object(generic.Reference(number, 0, pyhankos))
+        assert repr(ours.get_object(generic.Reference(number, 0, ours))) == repr(expected)
+    # Most objects lie in an object stream, whose header was read once.
+    places = [found for found in ours.__dict__["_object_places"].values() if found]
+    assert sum(map(len, places)) > 50
