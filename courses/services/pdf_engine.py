@@ -995,6 +995,9 @@ def _write_serialising_once(pdf: pydyf.PDF, *args, **kwargs) -> None:
         pydyf.PDF.write(pdf, *args, **kwargs)
     finally:
         _thread.serialised = None
+        # The file is written once. Bound to it, this writer would make a reference cycle that
+        # keeps the file's objects alive until Python's cyclic collector finds them.
+        pdf.__dict__.pop("write", None)
 
 
 def serialise_once_when_written(pdf: pydyf.PDF) -> None:
@@ -1468,18 +1471,41 @@ def _block_level_layout(
 weasyprint_block.block_level_layout = _block_level_layout
 
 
+# WeasyPrint's layout context refers to itself (its image loader is bound to it), and through it
+# to both box trees of the document, and is dropped with them only when Python's cyclic collector
+# finds them: some thousands of objects a certificate, the collector's work after each render.
+# Once a certificate is written, what the contexts of its documents hold is let go at once.
+_weasyprint_build_layout_context = weasyprint_document.Document._build_layout_context.__func__
+
+
+def _build_layout_context(cls, *args, **kwargs):
+    context = _weasyprint_build_layout_context(cls, *args, **kwargs)
+    contexts = getattr(_thread, "layout_contexts", None)
+    if contexts is not None:
+        contexts.append(context)
+    return context
+
+
+weasyprint_document.Document._build_layout_context = classmethod(_build_layout_context)
+
+
 @contextmanager
 def styles_reused():
     """Within: documents start their styles with the values kept in this thread; then the
-    values their styles hold at the end are kept for the next ones."""
+    values their styles hold at the end are kept for the next ones. What the documents' layout
+    contexts hold is let go at the end."""
     _thread.style_records = records = []
     # Each style's key, by the style's id (the records hold the styles, so no id is reused
     # within): how the lines of text find theirs (`_text_style_key`).
     _thread.style_keys = {}
+    _thread.layout_contexts = contexts = []
     try:
         yield
     finally:
         _thread.style_records = _thread.style_keys = _thread.laid_out_tree = None
+        _thread.layout_contexts = None
+        for context in contexts:
+            context.__dict__.clear()
     kept = _kept_styles()
     for key, style, started_with in records:
         anonymous = style.__dict__.get("anonymous_style") or {}

@@ -873,6 +873,36 @@ def test_blocks_are_kept_only_while_a_certificate_renders(blocks_laid_out):
     assert not pdf_engine._kept("blocks_laid_out")
 
 
+def test_a_certificates_boxes_and_file_objects_are_freed_as_soon_as_it_is_written():
+    """Nothing of a rendered certificate (its boxes, its layout context, the file's objects) is
+    left for Python's cyclic collector to find: the collector's work after each certificate."""
+    from weasyprint.formatting_structure.boxes import Box
+    from weasyprint.layout import LayoutContext
+
+    a_worker_after_another_certificate()
+    gc.collect()
+    with collector_paused():
+        gc.disable()
+        try:
+            render(*NEXT_ONE)
+            gc.set_debug(gc.DEBUG_SAVEALL)
+            gc.collect()
+            boxes = [item for item in gc.garbage if isinstance(item, Box)]
+            file_objects = [
+                item
+                for item in gc.garbage
+                if isinstance(item, (pydyf.Dictionary, pydyf.Array, pydyf.Stream))
+            ]
+            contexts = [vars(item) for item in gc.garbage if isinstance(item, LayoutContext)]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            gc.enable()
+    assert not boxes
+    assert not file_objects
+    assert not any(contexts)  # an image may still name the context, which holds nothing
+
+
 # --- Font programs cut, and streams compressed, once ---------------------------------------------
 
 
