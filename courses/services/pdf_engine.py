@@ -30,7 +30,8 @@ slowest general steps are taken here more directly where the result is the same 
   thread, and drawn again from its operators where nothing else changes.
 - The document (`parsed_document`): the template, well-formed XML, is read by Python's XML
   parser instead of WeasyPrint's HTML parser, and the user-agent stylesheet leaves out six
-  pseudo-element rules a certificate never uses.
+  pseudo-element rules a certificate never uses; the selectors WeasyPrint finds its stylesheets
+  and metadata by are compiled once (`_compile_selectors`).
 - `collector_paused`: Python's cyclic garbage collector waits while a PDF is drawn.
 
 The write, the styles, the lines, blocks, fonts, font programs and SVG images kept and the
@@ -44,10 +45,12 @@ These are patches on WeasyPrint 70's internals (`weasyprint.svg.TAGS`, `weasypri
 `HTML.__init__` and `_ua_stylesheets`, `weasyprint.html.UA`, `draw.text.draw_first_line`,
 `draw.draw_text`, `layout.inline.split_first_line` and `strut`, `layout.block.block_level_layout`,
 `pdf.fonts.Font._harfbuzz_subset`, `pdf.stream.Font`, `document.original_get_image_from_uri`,
-`formatting_structure.build.wrap_table`) and pydyf's (`Dictionary.data`, `Stream.data`,
-`PDF.write`), which is why pyproject.toml pins WeasyPrint `>=70,<71`: a new version is taken only
-with those tests passing. What is kept between renders is kept per thread (this module's own
-`_thread`; the certificate's font configuration and stylesheets are kept in certificate_pdf's)."""
+`formatting_structure.build.wrap_table`, `Document._build_layout_context`), cssselect2's
+(`ElementWrapper._compile`) and pydyf's (`Dictionary.data`, `Stream.data`, `PDF.write`), which
+is why pyproject.toml pins WeasyPrint `>=70,<71`: a new version is taken only with those tests
+passing. What is kept between renders is kept per thread (this module's own `_thread`; the
+certificate's font configuration and stylesheets are kept in certificate_pdf's), but for the
+compiled selectors, the same for every thread."""
 
 from __future__ import annotations
 
@@ -1561,6 +1564,27 @@ def _certificate_ua_stylesheet() -> CSS:
     if count != 6:
         return weasyprint_html.UA_STYLESHEET
     return CSS(string=source, counter_style=CounterStyle())
+
+
+# WeasyPrint looks for a document's stylesheets and metadata by CSS selectors ("style", "link",
+# "title", "meta"), which cssselect2 compiles anew for every query, twice a certificate. While a
+# certificate renders, each list of selectors is compiled once: a compiled selector is a test of
+# an element, the same for every document.
+_cssselect2_compile = cssselect2.ElementWrapper._compile
+
+
+@lru_cache(maxsize=32)
+def _compiled_selectors(selectors: tuple[str, ...]) -> tuple:
+    return tuple(_cssselect2_compile(selectors))
+
+
+def _compile_selectors(selectors):
+    if _rendering_a_certificate() and all(isinstance(selector, str) for selector in selectors):
+        return list(_compiled_selectors(tuple(selectors)))
+    return _cssselect2_compile(selectors)
+
+
+cssselect2.ElementWrapper._compile = staticmethod(_compile_selectors)
 
 
 class _ParsedHTML(HTML):

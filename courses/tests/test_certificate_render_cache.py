@@ -873,6 +873,26 @@ def test_blocks_are_kept_only_while_a_certificate_renders(blocks_laid_out):
     assert not pdf_engine._kept("blocks_laid_out")
 
 
+def test_the_next_certificate_compiles_no_css_selector(monkeypatch):
+    compiled = []
+    compile_selectors = pdf_engine._cssselect2_compile
+
+    def compiling(selectors):
+        compiled.append(selectors)
+        return compile_selectors(selectors)
+
+    monkeypatch.setattr(pdf_engine, "_cssselect2_compile", compiling)
+    pdf_engine._compiled_selectors.cache_clear()  # as in a process just started
+    a_worker_after_another_certificate()
+    assert compiled
+    compiled.clear()
+    assert render(*NEXT_ONE) == rendered_by_a_fresh_worker(NEXT_ONE)
+    assert not compiled
+    # Another document (the transcript is one) compiles its selectors each time.
+    _text_pdf(TEXTS)
+    assert compiled
+
+
 def test_a_certificates_boxes_and_file_objects_are_freed_as_soon_as_it_is_written():
     """Nothing of a rendered certificate (its boxes, its layout context, the file's objects) is
     left for Python's cyclic collector to find: the collector's work after each certificate."""
