@@ -264,6 +264,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery closes a worker's database connections around every task unless this is set; then only
+# after this many tasks, and ceu.celery closes them as Django does after a request (by
+# CONN_MAX_AGE). Without it, every certificate cost a new PostgreSQL connection and its backend.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TIMEZONE = "UTC"
 # Redis hands an unacknowledged task (its worker was killed) to another worker only after this
 # many seconds. Longer than the task time limit, so a slow render is never run twice at once,
