@@ -767,19 +767,25 @@ def test_lines_are_kept_for_the_font_configuration_that_shaped_them(weasyprint_l
     assert "Certificate of Completion" in weasyprint_lines["drawn"]
 
 
+def calls_to(monkeypatch, name: str, noted=lambda *args: args) -> list:
+    """What each call to pdf_engine's `name` (one of WeasyPrint's own ways the engine falls back
+    on) was given, as `noted` puts it; the calls themselves go through."""
+    calls = []
+    function = getattr(pdf_engine, name)
+
+    def noting(*args, **kwargs):
+        calls.append(noted(*args))
+        return function(*args, **kwargs)
+
+    monkeypatch.setattr(pdf_engine, name, noting)
+    return calls
+
+
 @pytest.fixture
 def struts_measured(monkeypatch):
     """The styles WeasyPrint itself measures a line height for (the others come from what was
     kept)."""
-    measured = []
-    strut = pdf_engine._weasyprint_strut
-
-    def measuring(style):
-        measured.append(style)
-        return strut(style)
-
-    monkeypatch.setattr(pdf_engine, "_weasyprint_strut", measuring)
-    return measured
+    return calls_to(monkeypatch, "_weasyprint_strut")
 
 
 def test_the_next_certificate_measures_no_line_height(struts_measured):
@@ -818,16 +824,13 @@ def test_line_heights_are_kept_for_certificates_and_their_font_configuration(str
 def blocks_laid_out(monkeypatch):
     """The classes of the blocks WeasyPrint itself lays out (the others come from what was
     kept), with the kind of box: a table's wrapper and the table itself share their element."""
-    laid_out = []
-    layout = pdf_engine._weasyprint_block_level_layout
 
-    def laying_out(context, box, *args, **kwargs):
-        if box.element is not None:
-            laid_out.append((box.element.get("class") or box.element_tag, type(box).__name__))
-        return layout(context, box, *args, **kwargs)
+    def block(context, box, *args):
+        element = box.element
+        name = "" if element is None else element.get("class") or box.element_tag
+        return name, type(box).__name__
 
-    monkeypatch.setattr(pdf_engine, "_weasyprint_block_level_layout", laying_out)
-    return laid_out
+    return calls_to(monkeypatch, "_weasyprint_block_level_layout", block)
 
 
 def test_the_next_certificate_lays_out_only_the_blocks_that_changed(blocks_laid_out):
@@ -874,14 +877,7 @@ def test_blocks_are_kept_only_while_a_certificate_renders(blocks_laid_out):
 
 
 def test_the_next_certificate_compiles_no_css_selector(monkeypatch):
-    compiled = []
-    compile_selectors = pdf_engine._cssselect2_compile
-
-    def compiling(selectors):
-        compiled.append(selectors)
-        return compile_selectors(selectors)
-
-    monkeypatch.setattr(pdf_engine, "_cssselect2_compile", compiling)
+    compiled = calls_to(monkeypatch, "_cssselect2_compile")
     pdf_engine._compiled_selectors.cache_clear()  # as in a process just started
     a_worker_after_another_certificate()
     assert compiled
