@@ -1323,8 +1323,8 @@ def _kept_styles() -> OrderedDict:
 # key), and are made known to the text drawer (`_text_style_key`).
 
 _weasyprint_block_level_layout = weasyprint_block.block_level_layout
-_BLOCKS_KEPT = 64  # per thread: a certificate has some twenty blocks in a cell
-_BLOCKS_MET = 256  # keys of blocks laid out once, per thread
+_BLOCKS_KEPT = 256  # per thread: some sixteen for each course (its title, facts, approvals)
+_BLOCKS_MET = 1024  # keys of blocks laid out once, per thread
 
 
 class _KeptBlock(NamedTuple):
