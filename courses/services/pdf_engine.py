@@ -482,22 +482,25 @@ _LINES_KEPT = 256  # laid-out lines and drawn lines, each, per thread: a certifi
 _STRUTS_KEPT = 128  # line heights, per thread: a certificate has some fifteen styles of text
 
 
+def _recorded_key(style):
+    """The key this thread's certificate render recorded for `style` (`_start_keyed`, or a kept
+    block's), or None: the style of no element, or no certificate rendering."""
+    keys = getattr(_thread, "style_keys", None)
+    entry = keys.get(id(style)) if keys else None
+    return entry[1] if entry is not None and entry[0] is style else None
+
+
 def _text_style_key(style) -> tuple | None:
     """The key of a text's style while a certificate is rendered: its element's, and how many
     anonymous styles down; None for any other style."""
-    keys = getattr(_thread, "style_keys", None)
-    if not keys:
-        return None
     depth = 0
     while isinstance(style, weasyprint_css.AnonymousStyle):
         parent = style.parent_style
         if parent.__dict__.get("anonymous_style") is not style:  # a copy, maybe changed since
             return None
         style, depth = parent, depth + 1
-    entry = keys.get(id(style))
-    if entry is None or entry[0] is not style:
-        return None
-    return (entry[1], depth)
+    key = _recorded_key(style)
+    return None if key is None else (key, depth)
 
 
 def _split_first_line(
@@ -1109,12 +1112,11 @@ class _Cascade(NamedTuple):
     token: object
 
 
-def _cascade_key(html, elements, sheets, presentational_hints) -> tuple:
-    positions = {}
+def _cascade_key(html, elements, positions, sheets, presentational_hints) -> tuple:
+    """`positions`: each element's place in `elements`, by its etree element."""
     tree = []
-    for position, element in enumerate(elements):
+    for element in elements:
         etree_element = element.etree_element
-        positions[etree_element] = position
         tree.append(
             (
                 positions[element.parent.etree_element] if element.parent else -1,
@@ -1137,14 +1139,12 @@ class _ReusingStyleFor(_StyleFor):
             return
         _thread.laid_out_tree = None
         elements = list(html.wrapper_element.iter_subtree())
+        positions = {element.etree_element: place for place, element in enumerate(elements)}
         kept = _kept("cascades")
-        key = _cascade_key(html, elements, sheets, presentational_hints)
+        key = _cascade_key(html, elements, positions, sheets, presentational_hints)
         cascade = _recalled(kept, key)
         if cascade is not None:
-            _thread.laid_out_tree = (
-                cascade.token,
-                {element.etree_element: position for position, element in enumerate(elements)},
-            )
+            _thread.laid_out_tree = (cascade.token, positions)
             self._cascaded(html, elements, cascade, sheets, font_config, target_collector)
             self._keys = keys = {None: "root"}
             for element, own, style_key in zip(elements, cascade.own, cascade.keys, strict=True):
@@ -1171,7 +1171,6 @@ class _ReusingStyleFor(_StyleFor):
             first[id(style)] = position
             own.append(style.cascaded or None)
             keys[element.etree_element] = self._start(style, keys.get(parent))
-        positions = {element.etree_element: position for position, element in enumerate(elements)}
         cascade = _Cascade(
             tuple(own),
             tuple(
@@ -1283,9 +1282,8 @@ _READ_BY_WRAP_TABLE = (
 
 
 def _wrap_table(box, children):
-    keys = getattr(_thread, "style_keys", None)
-    entry = keys.get(id(box.style)) if keys else None
-    if entry is None or entry[0] is not box.style:
+    key = _recorded_key(box.style)
+    if key is None:
         return _weasyprint_wrap_table(box, children)
     # The values `wrap_table` reads from the copy (the properties it moves to the wrapper, and the
     # borders it collapses), read from the element's style first: the same values, none of them
@@ -1296,7 +1294,7 @@ def _wrap_table(box, children):
     wrapper = _weasyprint_wrap_table(box, children)
     for table in wrapper.children:
         if isinstance(table, weasyprint_boxes.TableBox):
-            _start_keyed(table.style, ("table", entry[1]))
+            _start_keyed(table.style, ("table", key))
     return wrapper
 
 
@@ -1353,9 +1351,9 @@ def _styles_of(box, found: dict) -> bool:
         return False
     style = box.style
     while id(style) not in found:
-        entry = _thread.style_keys.get(id(style))
-        if entry is not None and entry[0] is style:
-            found[id(style)] = entry
+        key = _recorded_key(style)
+        if key is not None:
+            found[id(style)] = (style, key)
             break
         if not isinstance(style, weasyprint_css.AnonymousStyle):
             break
@@ -1411,11 +1409,8 @@ def _block_level_layout(
         or targets.target_lookup_items
     ):
         return _weasyprint_block_level_layout(*arguments)
-    entry = _thread.style_keys.get(id(box.style))
     position = tree[1].get(box.element)
-    if position is None or not (
-        box.is_table_wrapper or (entry is not None and entry[0] is box.style)
-    ):
+    if position is None or not (box.is_table_wrapper or _recorded_key(box.style) is not None):
         return _weasyprint_block_level_layout(*arguments)  # an anonymous box
     key = (
         tree[0],  # the cascade: the tree, its attributes and styles
