@@ -58,12 +58,13 @@ def mail_server():
 
 
 def worker_settings(workdir: Path, smtp_port: int) -> str:
-    """A settings module for the workers: the test settings, e-mail over SMTP to `smtp_port`,
-    and database connections kept between tasks as production keeps them
-    (ceu/settings/production.py), where the test settings open one per task."""
+    """A settings module for the workers: the test settings, e-mail over SMTP to `smtp_port` on a
+    connection kept between messages, and database connections kept between tasks, as production
+    keeps them (ceu/settings/production.py) where the test settings open one per task."""
     (workdir / "bench_worker_settings.py").write_text(
         "from ceu.settings.test import *  # noqa: F403\n"
-        'EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"\n'
+        # What EMAIL_URL=smtp://... gives in production (ceu/settings/base.py).
+        'EMAIL_BACKEND = "ceu.mail.EmailBackend"\n'
         f'EMAIL_HOST = "127.0.0.1"\nEMAIL_PORT = {smtp_port}\n'
         'EMAIL_USE_TLS = EMAIL_USE_SSL = False\nEMAIL_HOST_USER = EMAIL_HOST_PASSWORD = ""\n'
         'DATABASES["default"]["CONN_MAX_AGE"] = 60  # noqa: F405\n'

@@ -198,12 +198,19 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- E-mail -------------------------------------------------------------------------------------
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+email_config = env.email_url("EMAIL_URL", default="consolemail://")
+if email_config["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend":
+    # Django's, with the connection kept between messages (ceu/mail.py).
+    email_config["EMAIL_BACKEND"] = "ceu.mail.EmailBackend"
+vars().update(email_config)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="CE Trainings <no-reply@localhost>")
 SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 # A mail server that accepts the connection and then says nothing must not hold a worker (and
 # the certificate row it locks) for ever; the scheduled retry sends it later.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# Seconds an SMTP connection is kept unused for the next message (0: one per message). Servers
+# close idle clients after some minutes; a connection they have closed is replaced unseen.
+EMAIL_KEEPALIVE = env.int("EMAIL_KEEPALIVE", default=30)
 
 # --- Files --------------------------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from accounts.tests.factories import LicenceFactory, UserFactory
+from ceu.mail import close_kept_connections
 from ceu.testing.plugin import _forget_connections, _unavailable
 from ceu.testing.services import ServiceUnavailable, _wait_for_port, free_port
 from courses import tasks
@@ -291,7 +292,7 @@ class MailServer:
 @pytest.fixture
 def mail_server(settings) -> Iterator[MailServer]:
     server = MailServer()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_BACKEND = "ceu.mail.EmailBackend"  # as EMAIL_URL=smtp://... gives
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = server.port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
@@ -300,6 +301,7 @@ def mail_server(settings) -> Iterator[MailServer]:
     try:
         yield server
     finally:
+        close_kept_connections()
         server.stop()
 
 
