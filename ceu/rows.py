@@ -83,3 +83,109 @@ def by_pk(manager, pk: Any) -> Model:
     if row is None:
         raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
     return model.from_db(connection.alias, attnames, read(row, row_readers))
+
+
+# --- Querysets compiled once ---------------------------------------------------------------------
+# A queryset is compiled to SQL each time it runs: for a row locked with its related rows, or one
+# with a subquery, Django's compiler takes a millisecond on a modest machine, ten times the round
+# trip. `Prepared` compiles a queryset once per database, with stand-in values where the caller's
+# go, and then runs that SQL with the caller's values, making the instances as Django's own
+# ModelIterable makes them from the same compiler: the same fields, converters, related objects
+# (select_related) and annotations. This is client-side reuse of the SQL text, not a server-side
+# prepared statement.
+
+# Stand-ins for the values, one per argument: integers no key takes.
+_STAND_IN = -7_340_033_291
+
+
+class Prepared:
+    """`build(*keys)` gives a queryset of one model filtered by integer keys (primary or foreign);
+    `get(*keys)` and `first(*keys)` return what that queryset's `get()` and first row would, with
+    the statement compiled once per database. Only plain querysets: rows of model instances,
+    optionally with select_related, select_for_update and annotations."""
+
+    def __init__(self, build: Callable[..., Any]) -> None:
+        self.build = build
+        self._compiled: dict[str, tuple] = {}
+
+    def _compile(self, arity: int) -> tuple:
+        from django.db.models.query import ModelIterable, get_related_populators
+
+        stand_ins = [_STAND_IN - index for index in range(arity)]
+        queryset = self.build(*stand_ins)
+        if queryset._iterable_class is not ModelIterable or queryset._known_related_objects:
+            raise ValueError("Prepared takes querysets of model instances only")
+        compiler = queryset.query.get_compiler(using=queryset.db)
+        sql, params = compiler.as_sql()
+        if compiler.has_extra_select:
+            raise ValueError("Prepared takes no queryset selecting columns for its ordering")
+        params = list(params)
+        places = []
+        for stand_in in stand_ins:
+            found = [place for place, value in enumerate(params) if value == stand_in]
+            if len(found) != 1:
+                raise ValueError(f"each key must be one value of the statement: {sql}")
+            places.append(found[0])
+        klass_info, select = compiler.klass_info, compiler.select
+        fields = klass_info["select_fields"]
+        start, end = fields[0], fields[-1] + 1
+        return (
+            queryset.db,
+            sql,
+            params,
+            places,
+            # Django refuses to lock outside a transaction only where the database locks rows.
+            bool(queryset.query.select_for_update)
+            and connections[queryset.db].features.has_select_for_update,
+            compiler,
+            klass_info["model"],
+            (start, end),
+            [column[0].target.attname for column in select[start:end]],
+            get_related_populators(klass_info, select, queryset.db),
+            dict(compiler.annotation_col_map or {}),
+        )
+
+    def _rows(self, keys: tuple, limit: int) -> tuple[type[Model], list[Model]]:
+        from django.db import DEFAULT_DB_ALIAS
+        from django.db.transaction import TransactionManagementError
+
+        compiled = self._compiled.get(DEFAULT_DB_ALIAS)
+        if compiled is None or len(compiled[3]) != len(keys):
+            compiled = self._compiled[DEFAULT_DB_ALIAS] = self._compile(len(keys))
+        using, sql, params, places, locks, compiler, model, (start, end), names, related, extra = (
+            compiled
+        )
+        connection = connections[using]
+        if locks and connection.get_autocommit():
+            raise TransactionManagementError(
+                "select_for_update cannot be used outside of a transaction."
+            )
+        params = list(params)
+        for place, key in zip(places, keys, strict=True):
+            params[place] = int(key)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            fetched = cursor.fetchmany(limit)
+        found = []
+        for row in compiler.results_iter([fetched]):
+            instance = model.from_db(using, names, row[start:end])
+            for populator in related:
+                populator.populate(row, instance)
+            for name, place in extra.items():
+                setattr(instance, name, row[place])
+            found.append(instance)
+        return model, found
+
+    def get(self, *keys: int) -> Model:
+        model, found = self._rows(keys, 2)
+        if not found:
+            raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
+        if len(found) > 1:
+            raise model.MultipleObjectsReturned(
+                f"get() returned more than one {model._meta.object_name}"
+            )
+        return found[0]
+
+    def first(self, *keys: int) -> Model | None:
+        found = self._rows(keys, 1)[1]
+        return found[0] if found else None
