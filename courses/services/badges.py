@@ -83,6 +83,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from ceu.rows import Prepared
 from courses.credentials_record import CertificateRecord, record_of
 from courses.models import Certificate, CertificateStatus, OpenBadgeCredential
 from courses.services import signing_keys, status_list
@@ -231,6 +232,16 @@ def _issued_credential(certificate: Certificate) -> OpenBadgeCredential | None:
     return OpenBadgeCredential.objects.filter(certificate_id=certificate.pk).first()
 
 
+# Compiled once (ceu.rows.Prepared): each certificate rendered asks for it.
+_LOCKED_TO_ISSUE = Prepared(
+    lambda pk: (
+        Certificate.objects.select_for_update(of=("self",))
+        .select_related("enrollment__user", "open_badge")
+        .filter(pk=pk)
+    )
+)
+
+
 def issue_credential(certificate: Certificate) -> OpenBadgeCredential:
     """The certificate's credential, issued and signed the first time it is asked for (at
     render, or when first fetched), then always the same. A certificate already revoked or
@@ -240,13 +251,11 @@ def issue_credential(certificate: Certificate) -> OpenBadgeCredential:
         return existing
     key = signing_keys.credential_key()
     with transaction.atomic():
-        # Locked: a revocation waits until the credential and its bit are in.
-        certificate = (
-            Certificate.objects.select_for_update(of=("self",))
-            .select_related("enrollment__user")
-            .get(pk=certificate.pk)
-        )
-        existing = OpenBadgeCredential.objects.filter(certificate=certificate).first()
+        # Locked: a revocation waits until the credential and its bit are in. With the
+        # credential if one was issued meanwhile (one issued while this waited for the lock is
+        # not seen: its insert, below, fails on the certificate and returns that one).
+        certificate = _LOCKED_TO_ISSUE.get(certificate.pk)
+        existing = getattr(certificate, "open_badge", None)
         if existing is not None:
             return existing
         signer = signing_keys.record(key)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from ceu.rows import Prepared
 from courses.codes import new_code
 from courses.credentials_record import (
     CertificateKind,
@@ -377,6 +378,38 @@ def reissue_certificate(
     return replacement
 
 
+# The certificate rows the render task reads, each statement compiled once (ceu.rows.Prepared):
+# Django's compiler costs more than the database for a locked row with its related rows.
+_WITH_CREDENTIAL = Prepared(
+    lambda pk: Certificate.objects.select_related("open_badge").filter(pk=pk)
+)
+# With its enrollment (not locked): saving tells the learner's pages, which need no query for
+# whose they are.
+_LOCKED_WITH_ENROLLMENT = Prepared(
+    lambda pk: (
+        Certificate.objects.select_for_update(of=("self",))
+        .select_related("enrollment")
+        .filter(pk=pk)
+    )
+)
+_LOCKED_TO_SEND = Prepared(
+    lambda pk: (
+        Certificate.objects.select_for_update(of=("self",))
+        .select_related("enrollment__user")
+        .annotate(
+            # A reissued certificate names the code it replaces: the learner may have filed that
+            # one. Read with the row, not after it (one at most: superseded_by is unique).
+            replaces_code=Subquery(
+                Certificate.objects.filter(superseded_by=OuterRef("pk"))
+                .exclude(pk=OuterRef("pk"))
+                .values("code")[:1]
+            )
+        )
+        .filter(pk=pk)
+    )
+)
+
+
 def render_and_store(*, certificate_id: int) -> Certificate:
     """Render the PDF once and keep it with its SHA-256; a second run leaves the stored file."""
     return _render_and_store(certificate_id)[0]
@@ -395,7 +428,7 @@ def _render_and_store(certificate_id: int) -> tuple[Certificate, bytes | None]:
     from courses.services.certificate_pdf import render_certificate_pdf
 
     # With its credential where it has one: issuing it at render asks nothing more then.
-    certificate = Certificate.objects.select_related("open_badge").get(pk=certificate_id)
+    certificate = _WITH_CREDENTIAL.get(certificate_id)
     if certificate.is_rendered:
         return certificate, None
     record = record_of(certificate)
@@ -409,13 +442,7 @@ def _render_and_store(certificate_id: int) -> tuple[Certificate, bytes | None]:
     pdf = _signed(pdf, record)
     digest = hashlib.sha256(pdf).hexdigest()
     with transaction.atomic():
-        # With its enrollment (not locked): saving tells the learner's pages, which need no
-        # query for whose they are.
-        certificate = (
-            Certificate.objects.select_for_update(of=("self",))
-            .select_related("enrollment")
-            .get(pk=certificate_id)
-        )
+        certificate = _LOCKED_WITH_ENROLLMENT.get(certificate_id)
         if certificate.is_rendered:
             return certificate, None
         name = f"{certificate.code}.pdf"
@@ -463,20 +490,7 @@ def email_certificate(
     running at once send it once; a refused message records nothing and is tried again.
     `pdf`, the file as the caller has it in hand, is attached only if its SHA-256 is the one
     on record; otherwise the stored file is read."""
-    certificate = (
-        Certificate.objects.select_for_update(of=("self",))
-        .select_related("enrollment__user")
-        .annotate(
-            # A reissued certificate names the code it replaces: the learner may have filed
-            # that one. Read with the row, not after it (one at most: superseded_by is unique).
-            replaces_code=Subquery(
-                Certificate.objects.filter(superseded_by=OuterRef("pk"))
-                .exclude(pk=OuterRef("pk"))
-                .values("code")[:1]
-            )
-        )
-        .get(pk=certificate_id)
-    )
+    certificate = _LOCKED_TO_SEND.get(certificate_id)
     if certificate.status != CertificateStatus.VALID or certificate.superseded_by_id is not None:
         return False
     if not certificate.is_rendered or (certificate.emailed_at and not force):

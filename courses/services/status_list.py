@@ -36,6 +36,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from ceu.rows import Prepared
 from courses.models import Certificate, CertificateStatus, OpenBadgeCredential, StatusList
 from courses.models.badges import STATUS_LIST_SIZE
 from courses.services import signing_keys
@@ -94,9 +95,15 @@ def entry(list_id: int, index: int) -> dict:
     }
 
 
+# Compiled once (ceu.rows.Prepared): each credential issued asks for it.
+_OPEN = Prepared(
+    lambda: StatusList.objects.filter(full=False).defer("bits", "signed").order_by("pk")[:1]
+)
+
+
 def open_list() -> StatusList:
     """The list new places are drawn from, opened when there is none with room."""
-    current = StatusList.objects.filter(full=False).defer("bits", "signed").order_by("pk").first()
+    current = _OPEN.first()
     if current is None:
         current = StatusList.objects.create(
             size=STATUS_LIST_SIZE, bits=bytes(STATUS_LIST_SIZE // 8)
