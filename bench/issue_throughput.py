@@ -1,8 +1,9 @@
 """Issue N certificates and let two Celery workers on Redis render and e-mail them, on a
 throwaway PostgreSQL; beside it, as the baseline, N no-op health-check tasks through the same two
-workers. Prints both throughputs, the CPU time per certificate (the workers', and this process's:
-issuing and the mail server), which other load on the machine inflates far less than the wall
-time, and each worker's resident memory (RSS) before and after.
+workers. Prints both throughputs, the CPU time per certificate (the workers', this process's:
+issuing and the mail server, PostgreSQL's and Redis's), which other load on the machine inflates
+far less than the wall time, how much of the machine's cores they used together (near 100 %, the
+run is bound by the CPU), and each worker's resident memory (RSS) before and after.
 
     .venv/bin/python bench/issue_throughput.py [--count 1000]
 
@@ -16,12 +17,14 @@ Needs the machine's PostgreSQL and redis-server (as `make test` does).
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import threading
 import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -87,6 +90,32 @@ def cpu_seconds(pid: int) -> float:
         # The command name may hold spaces: the fields counted from its closing parenthesis.
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu_seconds(port: int) -> float:
+    """CPU time of the server listening on `port` (PostgreSQL or Redis) and of its processes: the
+    server's own, its children's that have ended (cutime, cstime) and those still running (one
+    PostgreSQL backend per connection)."""
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes()
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # ended meanwhile
+            stats[int(entry.name)] = (command, fields)
+    ticks = 0
+    for pid, (command, fields) in stats.items():
+        # The server names its port in its command line: "-p 5432", "127.0.0.1:6379".
+        if str(port).encode() in re.split(rb"[\s:\0]", command):
+            ticks += sum(int(value) for value in fields[11:15])
+            ticks += sum(
+                int(child[11]) + int(child[12])
+                for _command, child in stats.values()
+                if child[1] == str(pid)
+            )
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def wait_until_emailed(timeout: float) -> None:
@@ -203,6 +232,8 @@ def main() -> None:
         # the workers', and this process's (issuing, and the mail server's thread).
         cpu_before = [cpu_seconds(worker.pid) for worker in workers]
         main_before = cpu_seconds(os.getpid())
+        servers = [urlsplit(url).port for url in (database_url, redis_url)]
+        servers_before = [server_cpu_seconds(port) for port in servers]
 
         start = time.perf_counter()
         for enrollment in enrollments[warm_up:]:
@@ -213,6 +244,10 @@ def main() -> None:
         rss_after = [rss_mb(worker.pid) for worker in workers]
         worker_cpu = sum(cpu_seconds(w.pid) for w in workers) - sum(cpu_before)
         main_cpu = cpu_seconds(os.getpid()) - main_before
+        database_cpu, broker_cpu = (
+            server_cpu_seconds(port) - before
+            for port, before in zip(servers, servers_before, strict=True)
+        )
         failures = sum(
             (workdir / f"worker{index}.log").read_text(errors="replace").count("Traceback")
             for index in range(args.workers)
@@ -235,8 +270,15 @@ def main() -> None:
     )
     print(
         f"CPU per certificate: {worker_cpu / args.count * 1000:.1f} ms in the workers, "
-        f"{main_cpu / args.count * 1000:.1f} ms in this process (issuing, and the mail server); "
+        f"{main_cpu / args.count * 1000:.1f} ms in this process (issuing, and the mail server), "
+        f"{database_cpu / args.count * 1000:.1f} ms in PostgreSQL, "
+        f"{broker_cpu / args.count * 1000:.1f} ms in Redis; "
         f"{failures} tracebacks in the workers' logs"
+    )
+    used = worker_cpu + main_cpu + database_cpu + broker_cpu
+    print(
+        f"CPU used by all of them: {used:.1f} s, {used / total / os.cpu_count():.0%} of this "
+        f"machine's {os.cpu_count()} cores over the {total:.1f} s"
     )
     for index, (before, after) in enumerate(zip(rss_before, rss_after, strict=True)):
         print(
