@@ -100,9 +100,9 @@ _STAND_IN = -7_340_033_291
 
 class Prepared:
     """`build(*keys)` gives a queryset of one model filtered by integer keys (primary or foreign);
-    `get(*keys)` and `first(*keys)` return what that queryset's `get()` and first row would, with
-    the statement compiled once per database. Only plain querysets: rows of model instances,
-    optionally with select_related, select_for_update and annotations."""
+    `get(*keys)`, `first(*keys)` and `all(*keys)` return what that queryset's `get()`, first row
+    and list would, with the statement compiled once per database. Only plain querysets: rows of
+    model instances, optionally with select_related, select_for_update and annotations."""
 
     def __init__(self, build: Callable[..., Any]) -> None:
         self.build = build
@@ -145,7 +145,7 @@ class Prepared:
             dict(compiler.annotation_col_map or {}),
         )
 
-    def _rows(self, keys: tuple, limit: int) -> tuple[type[Model], list[Model]]:
+    def _rows(self, keys: tuple, limit: int | None) -> tuple[type[Model], list[Model]]:
         from django.db import DEFAULT_DB_ALIAS
         from django.db.transaction import TransactionManagementError
 
@@ -165,7 +165,7 @@ class Prepared:
             params[place] = int(key)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            fetched = cursor.fetchmany(limit)
+            fetched = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
         found = []
         for row in compiler.results_iter([fetched]):
             instance = model.from_db(using, names, row[start:end])
@@ -187,5 +187,9 @@ class Prepared:
         return found[0]
 
     def first(self, *keys: int) -> Model | None:
+        """The queryset's first row (order it, or slice it [:1], as for the ORM's first())."""
         found = self._rows(keys, 1)[1]
         return found[0] if found else None
+
+    def all(self, *keys: int) -> list[Model]:
+        return self._rows(keys, None)[1]

@@ -83,6 +83,23 @@ def test_deferred_fields_stay_deferred():
     assert fields(mine) == fields(orms)
 
 
+def test_every_row_comes_in_the_querysets_order():
+    certificate = make_certificate()
+    course = certificate.enrollment.course
+    credentials.issue_certificate(
+        enrollment=EnrollmentFactory(course=course, completed_at=timezone.now())
+    )
+    in_course = Prepared(
+        lambda pk: Certificate.objects.filter(enrollment__course_id=pk).order_by("-pk")
+    )
+
+    mine = in_course.all(course.pk)
+    orms = list(Certificate.objects.filter(enrollment__course_id=course.pk).order_by("-pk"))
+    assert [fields(row) for row in mine] == [fields(row) for row in orms]
+    assert len(mine) == 2
+    assert in_course.all(course.pk + 1000) == []
+
+
 def test_missing_and_duplicate_rows_raise_as_get_does():
     certificate = make_certificate()
     in_course = Prepared(lambda pk: Certificate.objects.filter(enrollment__course_id=pk))

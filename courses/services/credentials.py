@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import Licence, User
 from ceu.rows import Prepared
 from courses.codes import new_code
 from courses.credentials_record import (
@@ -65,7 +65,7 @@ def record_at_issue(enrollment: Enrollment, *, code: str, issued_at: datetime) -
     course = enrollment.course
     user = enrollment.user
     completed_on = timezone.localdate(enrollment.completed_at)
-    licences = with_board_rules(user.licences.all())
+    licences = with_board_rules(_LICENCES.all(user.pk))
     approvals, course_subjects = course_credit(course, completed_on)
     serving = approvals_serving(approvals, licences)
     kind = CertificateKind.CREDIT if serving else CertificateKind.ATTENDANCE
@@ -194,20 +194,32 @@ def _notify_on_commit(event: CertificateEvent, reason: str) -> None:
     transaction.on_commit(lambda: _queue_notice(event.pk, reason))
 
 
+# Issuing's reads, compiled once (ceu.rows.Prepared): each completion asks for them.
+# The enrollment and its learner are locked, never the course: every completion in a course
+# would queue behind the others.
+_LOCKED_TO_ISSUE = Prepared(
+    lambda pk: (
+        Enrollment.objects.select_for_update(of=("self", "user"))
+        .select_related("course", "user")
+        .filter(pk=pk)
+    )
+)
+_CURRENT = Prepared(
+    lambda enrollment: Certificate.objects.filter(
+        enrollment_id=enrollment, superseded_by__isnull=True
+    ).order_by("pk")[:1]
+)
+_LICENCES = Prepared(lambda user: Licence.objects.filter(user_id=user))
+
+
 @transaction.atomic
 def issue_certificate(*, enrollment: Enrollment) -> Certificate:
     """The certificate of a completed enrollment; calling again, even at the same moment from
     another process, returns the one already issued."""
-    # The enrollment and its learner are locked, never the course: every completion in a
-    # course would queue behind the others.
-    enrollment = (
-        Enrollment.objects.select_for_update(of=("self", "user"))
-        .select_related("course", "user")
-        .get(pk=enrollment.pk)
-    )
+    enrollment = _LOCKED_TO_ISSUE.get(enrollment.pk)
     if enrollment.completed_at is None:
         raise CertificateError(_("The training is not complete yet."))
-    current = enrollment.certificates.filter(superseded_by__isnull=True).first()
+    current = _CURRENT.first(enrollment.pk)
     if current is not None:
         return current
     try:
