@@ -94,24 +94,33 @@ def by_pk(manager, pk: Any) -> Model:
 # (select_related) and annotations. This is client-side reuse of the SQL text, not a server-side
 # prepared statement.
 
-# Stand-ins for the values, one per argument: integers no key takes.
+# Stand-ins for the values, one per argument: an integer no key takes, a text no key holds.
 _STAND_IN = -7_340_033_291
+_TEXT_STAND_IN = "\x1fstand-in-7340033291-"
+
+
+def _stand_ins(keys: tuple) -> list:
+    return [
+        f"{_TEXT_STAND_IN}{index}" if isinstance(key, str) else _STAND_IN - index
+        for index, key in enumerate(keys)
+    ]
 
 
 class Prepared:
-    """`build(*keys)` gives a queryset of one model filtered by integer keys (primary or foreign);
+    """`build(*keys)` gives a queryset of one model filtered by keys (integers: primary or foreign
+    keys; or texts: codes, fingerprints), each compared as it is (exact lookups);
     `get(*keys)`, `first(*keys)` and `all(*keys)` return what that queryset's `get()`, first row
     and list would, with the statement compiled once per database. Only plain querysets: rows of
     model instances, optionally with select_related, select_for_update and annotations."""
 
     def __init__(self, build: Callable[..., Any]) -> None:
         self.build = build
-        self._compiled: dict[str, tuple] = {}
+        self._compiled: dict[tuple, tuple] = {}  # by database, and which keys are texts
 
-    def _compile(self, arity: int) -> tuple:
+    def _compile(self, keys: tuple) -> tuple:
         from django.db.models.query import ModelIterable, get_related_populators
 
-        stand_ins = [_STAND_IN - index for index in range(arity)]
+        stand_ins = _stand_ins(keys)
         queryset = self.build(*stand_ins)
         if queryset._iterable_class is not ModelIterable or queryset._known_related_objects:
             raise ValueError("Prepared takes querysets of model instances only")
@@ -149,9 +158,10 @@ class Prepared:
         from django.db import DEFAULT_DB_ALIAS
         from django.db.transaction import TransactionManagementError
 
-        compiled = self._compiled.get(DEFAULT_DB_ALIAS)
-        if compiled is None or len(compiled[3]) != len(keys):
-            compiled = self._compiled[DEFAULT_DB_ALIAS] = self._compile(len(keys))
+        kinds = (DEFAULT_DB_ALIAS, *(isinstance(key, str) for key in keys))
+        compiled = self._compiled.get(kinds)
+        if compiled is None:
+            compiled = self._compiled[kinds] = self._compile(keys)
         using, sql, params, places, locks, compiler, model, (start, end), names, related, extra = (
             compiled
         )
@@ -162,7 +172,7 @@ class Prepared:
             )
         params = list(params)
         for place, key in zip(places, keys, strict=True):
-            params[place] = int(key)
+            params[place] = key if isinstance(key, str) else int(key)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             fetched = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
@@ -176,7 +186,7 @@ class Prepared:
             found.append(instance)
         return model, found
 
-    def get(self, *keys: int) -> Model:
+    def get(self, *keys: int | str) -> Model:
         model, found = self._rows(keys, 2)
         if not found:
             raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
@@ -186,10 +196,10 @@ class Prepared:
             )
         return found[0]
 
-    def first(self, *keys: int) -> Model | None:
+    def first(self, *keys: int | str) -> Model | None:
         """The queryset's first row (order it, or slice it [:1], as for the ORM's first())."""
         found = self._rows(keys, 1)[1]
         return found[0] if found else None
 
-    def all(self, *keys: int) -> list[Model]:
+    def all(self, *keys: int | str) -> list[Model]:
         return self._rows(keys, None)[1]

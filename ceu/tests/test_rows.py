@@ -100,6 +100,22 @@ def test_every_row_comes_in_the_querysets_order():
     assert in_course.all(course.pk + 1000) == []
 
 
+def test_text_keys_are_compared_as_they_are():
+    certificate = make_certificate()
+    by_code = Prepared(lambda code: Certificate.objects.filter(code=code))
+    in_course = Prepared(
+        lambda code, pk: Certificate.objects.filter(code=code, enrollment__course_id=pk)
+    )
+
+    assert fields(by_code.get(certificate.code)) == fields(
+        Certificate.objects.get(pk=certificate.pk)
+    )
+    assert by_code.first(certificate.code.lower()) is None
+    assert by_code.first("%") is None
+    assert in_course.get(certificate.code, certificate.enrollment.course_id).pk == certificate.pk
+    assert in_course.first(certificate.code, certificate.enrollment.course_id + 1) is None
+
+
 def test_missing_and_duplicate_rows_raise_as_get_does():
     certificate = make_certificate()
     in_course = Prepared(lambda pk: Certificate.objects.filter(enrollment__course_id=pk))

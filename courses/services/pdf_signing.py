@@ -51,6 +51,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from ceu.rows import Prepared
 from courses.models import DocumentSigningCertificate
 from courses.services import signing_keys
 
@@ -168,10 +169,19 @@ def _is_pair(key_path: Path, certificate: x509.Certificate) -> bool:
     return key.public_key().public_bytes(*spki) == certificate.public_key().public_bytes(*spki)
 
 
+_BY_FINGERPRINT = Prepared(  # compiled once: each signature
+    lambda sha256: DocumentSigningCertificate.objects.filter(sha256=sha256)
+)
+
+
 def record_certificate(certificate: x509.Certificate) -> DocumentSigningCertificate:
     """The certificate's row, made the first time it signs; kept for good."""
+    sha256 = fingerprint(certificate)
+    row = _BY_FINGERPRINT.first(sha256)
+    if row is not None:
+        return row
     row, _created = DocumentSigningCertificate.objects.get_or_create(
-        sha256=fingerprint(certificate),
+        sha256=sha256,
         defaults={
             "subject": certificate.subject.rfc4514_string()[:255],
             "pem": certificate.public_bytes(serialization.Encoding.PEM).decode(),

@@ -49,6 +49,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 
+from ceu.rows import Prepared
 from courses.models import SigningKey
 
 # The algorithm VC-JOSE names for Ed25519 ("EdDSA", RFC 8037). joserfc flags it as superseded by
@@ -310,11 +311,16 @@ def verification_method(kid: str) -> str:
     return f"{issuer_did()}#{kid}"
 
 
+_BY_KID = Prepared(lambda kid: SigningKey.objects.filter(kid=kid))  # compiled once: each issue
+
+
 def record(key: CredentialKey) -> SigningKey:
     """The key's published row, made the first time it signs; never deleted."""
-    row, _created = SigningKey.objects.get_or_create(
-        kid=key.kid, defaults={"public_jwk": key.public_jwk}
-    )
+    row = _BY_KID.first(key.kid)
+    if row is None:
+        row, _created = SigningKey.objects.get_or_create(
+            kid=key.kid, defaults={"public_jwk": key.public_jwk}
+        )
     return row
 
 
