@@ -113,7 +113,9 @@ class EmailBackend(smtp.EmailBackend):
                 # "Opened here": send_messages() then calls close(), which hands it back.
                 return True
             if pid == os.getpid():
-                _quit(connection)
+                # Unused too long: likely closed by the server already, or dropped on the way
+                # without a word, where QUIT would wait EMAIL_TIMEOUT for an answer.
+                connection.close()
         self._reused = False
         return super().open()
 

@@ -12,7 +12,7 @@ rules; every value is a parameter."""
 # ruff: noqa: S608
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connections
 from django.db.models import Field, Model
@@ -106,6 +106,23 @@ def _stand_ins(keys: tuple) -> list:
     ]
 
 
+class _Statement(NamedTuple):
+    """A queryset compiled for one database, and what makes its instances from its rows. Shared
+    by the process's threads: making instances only reads the compiler's columns and converters."""
+
+    using: str
+    sql: str
+    params: list
+    places: list[int]  # where each key goes in params
+    locks: bool  # select_for_update, where the database locks rows
+    compiler: Any
+    model: type[Model]
+    columns: slice  # the model's own columns in a row
+    names: list[str]
+    related: list  # select_related rows (Django's RelatedPopulator)
+    annotations: dict[str, int]
+
+
 class Prepared:
     """`build(*keys)` gives a queryset of one model filtered by keys (integers: primary or foreign
     keys; or texts: codes, fingerprints), each compared as it is (exact lookups);
@@ -115,9 +132,9 @@ class Prepared:
 
     def __init__(self, build: Callable[..., Any]) -> None:
         self.build = build
-        self._compiled: dict[tuple, tuple] = {}  # by database, and which keys are texts
+        self._compiled: dict[tuple, _Statement] = {}  # by database, and which keys are texts
 
-    def _compile(self, keys: tuple) -> tuple:
+    def _compile(self, keys: tuple) -> _Statement:
         from django.db.models.query import ModelIterable, get_related_populators
 
         stand_ins = _stand_ins(keys)
@@ -137,21 +154,21 @@ class Prepared:
             places.append(found[0])
         klass_info, select = compiler.klass_info, compiler.select
         fields = klass_info["select_fields"]
-        start, end = fields[0], fields[-1] + 1
-        return (
-            queryset.db,
-            sql,
-            params,
-            places,
+        columns = slice(fields[0], fields[-1] + 1)
+        return _Statement(
+            using=queryset.db,
+            sql=sql,
+            params=params,
+            places=places,
             # Django refuses to lock outside a transaction only where the database locks rows.
-            bool(queryset.query.select_for_update)
+            locks=bool(queryset.query.select_for_update)
             and connections[queryset.db].features.has_select_for_update,
-            compiler,
-            klass_info["model"],
-            (start, end),
-            [column[0].target.attname for column in select[start:end]],
-            get_related_populators(klass_info, select, queryset.db),
-            dict(compiler.annotation_col_map or {}),
+            compiler=compiler,
+            model=klass_info["model"],
+            columns=columns,
+            names=[column[0].target.attname for column in select[columns]],
+            related=get_related_populators(klass_info, select, queryset.db),
+            annotations=dict(compiler.annotation_col_map or {}),
         )
 
     def _rows(self, keys: tuple, limit: int | None) -> tuple[type[Model], list[Model]]:
@@ -159,32 +176,31 @@ class Prepared:
         from django.db.transaction import TransactionManagementError
 
         kinds = (DEFAULT_DB_ALIAS, *(isinstance(key, str) for key in keys))
-        compiled = self._compiled.get(kinds)
-        if compiled is None:
-            compiled = self._compiled[kinds] = self._compile(keys)
-        using, sql, params, places, locks, compiler, model, (start, end), names, related, extra = (
-            compiled
-        )
-        connection = connections[using]
-        if locks and connection.get_autocommit():
+        statement = self._compiled.get(kinds)
+        if statement is None:
+            statement = self._compiled[kinds] = self._compile(keys)
+        connection = connections[statement.using]
+        if statement.locks and connection.get_autocommit():
             raise TransactionManagementError(
                 "select_for_update cannot be used outside of a transaction."
             )
-        params = list(params)
-        for place, key in zip(places, keys, strict=True):
+        params = list(statement.params)
+        for place, key in zip(statement.places, keys, strict=True):
             params[place] = key if isinstance(key, str) else int(key)
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(statement.sql, params)
             fetched = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
         found = []
-        for row in compiler.results_iter([fetched]):
-            instance = model.from_db(using, names, row[start:end])
-            for populator in related:
+        for row in statement.compiler.results_iter([fetched]):
+            instance = statement.model.from_db(
+                statement.using, statement.names, row[statement.columns]
+            )
+            for populator in statement.related:
                 populator.populate(row, instance)
-            for name, place in extra.items():
+            for name, place in statement.annotations.items():
                 setattr(instance, name, row[place])
             found.append(instance)
-        return model, found
+        return statement.model, found
 
     def get(self, *keys: int | str) -> Model:
         model, found = self._rows(keys, 2)

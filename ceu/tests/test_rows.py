@@ -49,6 +49,10 @@ def test_a_locked_row_with_related_rows_is_the_one_the_orm_gives():
     with transaction.atomic():
         for pk in (certificate.pk, other.pk):
             mine, orms = prepared.get(pk), locked_with_learner(pk).get()
+            # The related rows came with it, as select_related brings them: no query to read.
+            assert Certificate.enrollment.is_cached(mine)
+            assert type(mine.enrollment).user.is_cached(mine.enrollment)
+            assert Certificate.open_badge.is_cached(mine)
             assert fields(mine) == fields(orms)
             assert fields(mine.enrollment) == fields(orms.enrollment)
             assert fields(mine.enrollment.user) == fields(orms.enrollment.user)
