@@ -197,7 +197,7 @@ def _notify_on_commit(event: CertificateEvent, reason: str) -> None:
 # Issuing's reads, compiled once (ceu.rows.Prepared): each completion asks for them.
 # The enrollment and its learner are locked, never the course: every completion in a course
 # would queue behind the others.
-_LOCKED_TO_ISSUE = Prepared(
+_ENROLLMENT_LOCKED = Prepared(
     lambda pk: (
         Enrollment.objects.select_for_update(of=("self", "user"))
         .select_related("course", "user")
@@ -216,7 +216,7 @@ _LICENCES = Prepared(lambda user: Licence.objects.filter(user_id=user))
 def issue_certificate(*, enrollment: Enrollment) -> Certificate:
     """The certificate of a completed enrollment; calling again, even at the same moment from
     another process, returns the one already issued."""
-    enrollment = _LOCKED_TO_ISSUE.get(enrollment.pk)
+    enrollment = _ENROLLMENT_LOCKED.get(enrollment.pk)
     if enrollment.completed_at is None:
         raise CertificateError(_("The training is not complete yet."))
     current = _CURRENT.first(enrollment.pk)
