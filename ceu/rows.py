@@ -1,15 +1,12 @@
 """Rows read through a statement built once, with each value converted as the ORM converts it.
 
-For the few lookups a request makes every time (the signed-in user, a heartbeat's rows), building
-the query through the ORM costs more than running it. Such a statement is written once per
-database from the model's own table and column names; what comes back still passes through each
-field's own conversions (SQLite's text timestamps and integer booleans, JSON), in the ORM's
-order: the database's converters first, then the field's.
-
-Every name in these statements comes from the models' metadata, quoted by the database's own
-rules; every value is a parameter."""
-
-# ruff: noqa: S608
+For the few lookups a request or a task makes every time (the signed-in user, a heartbeat's rows,
+the certificate a worker renders), building the query through the ORM costs more than running
+it. Such a statement is built once: written by hand from the model's own table and column names
+(`readers` and `read` convert what comes back, for beat_rows), or compiled by Django from a
+queryset (`Prepared`, and `by_pk` on it). What comes back still passes through each field's own
+conversions (SQLite's text timestamps and integer booleans, JSON), in the ORM's order: the
+database's converters first, then the field's. Every value is a parameter."""
 
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -52,39 +49,6 @@ def read(row: Sequence, row_readers: Sequence[Reader]) -> list:
     return [value if reader is None else reader(value) for value, reader in pairs]
 
 
-_BY_PK: dict[tuple[str, str, type[Model]], tuple[str, list[str], list[Reader]]] = {}
-
-
-def by_pk(manager, pk: Any) -> Model:
-    """The manager's model with this primary key, whole, as `manager.get(pk=pk)` gives it: the
-    same row, the same DoesNotExist or ValueError. One statement per database and model, built
-    the first time (`UserManager.get`: the signed-in user, loaded on every request)."""
-    model = manager.model
-    connection = connections[manager.db]
-    key = (connection.alias, connection.vendor, model)
-    built = _BY_PK.get(key)
-    if built is None:
-        quote = connection.ops.quote_name
-        table = quote(model._meta.db_table)
-        fields = model._meta.concrete_fields
-        columns = ", ".join(f"{table}.{quote(f.column)}" for f in fields)
-        sql = f"SELECT {columns} FROM {table} WHERE {table}.{quote(model._meta.pk.column)} = %s"
-        built = _BY_PK[key] = (
-            sql,
-            [f.attname for f in fields],
-            readers(connection, model, [f.name for f in fields]),
-        )
-    sql, attnames, row_readers = built
-    pk_field = model._meta.pk
-    value = pk_field.get_db_prep_value(pk_field.get_prep_value(pk), connection, prepared=True)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [value])
-        row = cursor.fetchone()
-    if row is None:
-        raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
-    return model.from_db(connection.alias, attnames, read(row, row_readers))
-
-
 # --- Querysets compiled once ---------------------------------------------------------------------
 # A queryset is compiled to SQL each time it runs: for a row locked with its related rows, or one
 # with a subquery, Django's compiler takes a millisecond on a modest machine, ten times the round
@@ -116,6 +80,7 @@ class _Statement(NamedTuple):
     places: list[int]  # where each key goes in params
     locks: bool  # select_for_update, where the database locks rows
     compiler: Any
+    converters: dict  # by column: the database's and the field's, as results_iter finds them
     model: type[Model]
     columns: slice  # the model's own columns in a row
     names: list[str]
@@ -127,12 +92,14 @@ class Prepared:
     """`build(*keys)` gives a queryset of one model filtered by keys (integers: primary or foreign
     keys; or texts: codes, fingerprints), each compared as it is (exact lookups);
     `get(*keys)`, `first(*keys)` and `all(*keys)` return what that queryset's `get()`, first row
-    and list would, with the statement compiled once per database. Only plain querysets: rows of
+    and list would, with the statement compiled once. Only plain querysets: rows of
     model instances, optionally with select_related, select_for_update and annotations."""
 
     def __init__(self, build: Callable[..., Any]) -> None:
         self.build = build
-        self._compiled: dict[tuple, _Statement] = {}  # by database, and which keys are texts
+        # By which keys are texts. Each is compiled for the database the queryset's routing
+        # names (one here).
+        self._compiled: dict[tuple, _Statement] = {}
 
     def _compile(self, keys: tuple) -> _Statement:
         from django.db.models.query import ModelIterable, get_related_populators
@@ -153,6 +120,9 @@ class Prepared:
                 raise ValueError(f"each key must be one value of the statement: {sql}")
             places.append(found[0])
         klass_info, select = compiler.klass_info, compiler.select
+        selected = [column[0] for column in select[: compiler.col_count]]
+        if compiler.has_composite_fields(selected):
+            raise ValueError("Prepared takes no queryset selecting composite primary keys")
         fields = klass_info["select_fields"]
         columns = slice(fields[0], fields[-1] + 1)
         return _Statement(
@@ -164,6 +134,7 @@ class Prepared:
             locks=bool(queryset.query.select_for_update)
             and connections[queryset.db].features.has_select_for_update,
             compiler=compiler,
+            converters=compiler.get_converters(selected),
             model=klass_info["model"],
             columns=columns,
             names=[column[0].target.attname for column in select[columns]],
@@ -172,10 +143,9 @@ class Prepared:
         )
 
     def _rows(self, keys: tuple, limit: int | None) -> tuple[type[Model], list[Model]]:
-        from django.db import DEFAULT_DB_ALIAS
         from django.db.transaction import TransactionManagementError
 
-        kinds = (DEFAULT_DB_ALIAS, *(isinstance(key, str) for key in keys))
+        kinds = tuple(isinstance(key, str) for key in keys)
         statement = self._compiled.get(kinds)
         if statement is None:
             statement = self._compiled[kinds] = self._compile(keys)
@@ -191,7 +161,9 @@ class Prepared:
             cursor.execute(statement.sql, params)
             fetched = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
         found = []
-        for row in statement.compiler.results_iter([fetched]):
+        if statement.converters:
+            fetched = statement.compiler.apply_converters(fetched, statement.converters)
+        for row in fetched:
             instance = statement.model.from_db(
                 statement.using, statement.names, row[statement.columns]
             )
@@ -219,3 +191,20 @@ class Prepared:
 
     def all(self, *keys: int | str) -> list[Model]:
         return self._rows(keys, None)[1]
+
+
+_BY_PK: dict[type[Model], Prepared] = {}
+
+
+def by_pk(manager, pk: Any) -> Model:
+    """The manager's model with this primary key, whole, as `manager.get(pk=pk)` gives it: the
+    same row, the same DoesNotExist or ValueError, through a statement compiled once per model
+    (`UserManager.get`: the signed-in user, loaded on every request)."""
+    model = manager.model
+    value = model._meta.pk.get_prep_value(pk)  # Django's own ValueError for a malformed key
+    if value is None:  # matches no row, as `pk=None` matches none in the ORM
+        raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
+    prepared = _BY_PK.get(model)
+    if prepared is None:
+        prepared = _BY_PK[model] = Prepared(lambda key: manager.filter(pk=key))
+    return prepared.get(value)
